@@ -1,0 +1,3 @@
+from hetsock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The ``hetsock`` command line. ``main(argv)`` returns the exit status (testable in-process)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
+from hetsock.x12.explain import explain_reply
+from hetsock.x12.rules import Rules
+from hetsock.x12.writer import ControlNumbers
+
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _unwrap(data: bytes) -> bytes:
+    """The payload of a HETS-wrapped file (SOH, 10-digit length, STX, payload, ETX), else ``data``."""
+    if len(data) >= 13 and data[0] == 0x01 and data[11] == 0x02 and data[1:11].isdigit():
+        length = int(data[1:11])
+        return data[12 : 12 + length]
+    return data
+
+
+def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str]) -> int:
+    try:
+        data = Path(path).read_bytes() if path != "-" else sys.stdin.buffer.read()
+    except OSError as error:
+        out.append(f"{path}: unreadable: {error.strerror or error}")
+        return EXIT_UNREADABLE
+    decision = check_270(_unwrap(data), rules=rules, now=dt.datetime.now(), control=ControlNumbers(1),
+                         receiver_id=receiver_id)
+    if isinstance(decision, NotAnInterchange):
+        out.append(f"{path}: not an X12 interchange: {decision.reason}")
+        return EXIT_UNREADABLE
+    if isinstance(decision, Accepted):
+        inquiry = decision.inquiry
+        out.append(f"{path}: ACCEPTED: a valid 005010X279A1 270")
+        out.append(f"  submitter {inquiry.submitter_id}, ISA13 {inquiry.interchange_control}, "
+                   f"usage {inquiry.usage}, BHT03 {inquiry.reference}")
+        out.append(f"  provider {inquiry.receiver.id_qualifier} {inquiry.receiver.id}; "
+                   f"service types {','.join(inquiry.service_types) or '-'}; "
+                   f"procedures {','.join(p.code for p in inquiry.procedures) or '-'}")
+        return EXIT_ACCEPTED
+    assert isinstance(decision, Rejected)
+    out.append(f"{path}: REJECTED with a {decision.kind}: {decision.detail}")
+    out.extend("  " + line for line in explain_reply(decision.reply))
+    out.append("  reply:")
+    out.extend("    " + line for line in _one_segment_per_line(decision.reply))
+    return EXIT_REJECTED
+
+
+def _one_segment_per_line(text: str) -> list[str]:
+    terminator = text[105] if len(text) > 105 else "~"
+    return [piece + terminator for piece in text.split(terminator) if piece]
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    rules = Rules.x12() if args.x12 else Rules.hets(args.receiver_id)
+    status = EXIT_ACCEPTED
+    for path in args.files:
+        out: list[str] = []
+        result = _check_file(path, rules, args.receiver_id, out)
+        print("\n".join(out))
+        status = max(status, result)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hetsock", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="check 270 files and explain any TA1/999 they would get",
+        description="Run each file through the X12 engine. Exit status: 0 all accepted, "
+        "1 some rejected (TA1 or 999), 2 some unreadable or not X12.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="270 file, HETS-wrapped or bare; - for stdin")
+    check.add_argument("--receiver-id", default="CMS", help="the receiver ID ISA08 must name (default CMS)")
+    check.add_argument("--x12", action="store_true",
+                       help="relax the HETS-only rules (receiver ID, ZZ qualifiers, no credentials, one inquiry)")
+    check.set_defaults(handler=_cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler = args.handler
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,195 @@
+"""The 270 as a typed, immutable record: what a lookup needs, and nothing that leaks.
+
+Patient fields (names, member ID, birth date, gender, address) are ``repr=False``: no repr,
+traceback or log line built from an :class:`Inquiry` shows them. Build one with
+:meth:`Inquiry.from_transaction` from a transaction set the validator accepted; it trusts that
+validation (a date element is a real date) and raises nothing on such input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import attrs
+
+from hetsock.x12.isa import IsaHeader
+from hetsock.x12.segments import Delimiters, Segment
+
+
+def _date(value: str) -> dt.date | None:
+    if len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+@attrs.frozen
+class Trace:
+    """A TRN: trace type, number, assigning entity (10 characters) and its additional ID."""
+
+    trace_type: str
+    number: str
+    originator: str
+    additional: str = ""
+
+
+@attrs.frozen
+class ProcedureInquiry:
+    """An EQ02 composite: qualifier (``HC`` for HCPCS), code and modifiers."""
+
+    qualifier: str
+    code: str
+    modifiers: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Party:
+    """A 2100A/2100B entity: entity code, type, name and primary ID (not patient data)."""
+
+    entity_code: str
+    entity_type: str
+    name: str
+    id_qualifier: str
+    id: str
+
+
+@attrs.frozen
+class Person:
+    """The patient of loop 2100C (or 2100D). Every field is patient data: none is in the repr."""
+
+    last_name: str = attrs.field(repr=False)
+    first_name: str = attrs.field(repr=False)
+    middle_name: str = attrs.field(repr=False)
+    suffix: str = attrs.field(repr=False)
+    id_qualifier: str
+    member_id: str = attrs.field(repr=False)
+    birth_date: dt.date | None = attrs.field(repr=False)
+    gender: str = attrs.field(repr=False)
+    #: The raw NM1/DMG segments' values as sent, for echoing back in a 271.
+    address: tuple[str, ...] = attrs.field(repr=False, default=())
+
+
+@attrs.frozen
+class Inquiry:
+    """One accepted 270 (005010X279A1) with the facts a lookup and its reply need."""
+
+    submitter_id: str  #: ISA06, blanks removed
+    receiver_id: str  #: ISA08, blanks removed
+    sender_qualifier: str
+    receiver_qualifier: str
+    usage: str  #: ISA15: P production, T test
+    interchange_control: str  #: ISA13
+    group_sender: str  #: GS02
+    group_receiver: str  #: GS03
+    group_control: str  #: GS06
+    version: str  #: GS08
+    transaction_control: str  #: ST02
+    reference: str  #: BHT03
+    purpose: str  #: BHT02
+    created: str  #: BHT04 + BHT05 as sent
+    source: Party  #: loop 2100A
+    receiver: Party  #: loop 2100B (the provider; ``receiver.id`` is the NPI with ``XX``)
+    subscriber: Person  #: loop 2100C
+    dependent: Person | None  #: loop 2100D (never under the HETS profile)
+    traces: tuple[Trace, ...]  #: 2000C (and 2000D) TRNs in order
+    service_dates: tuple[dt.date, dt.date] | None  #: DTP*291 (D8 gives start == end); None: today
+    service_types: tuple[str, ...]  #: EQ01 repetitions of every 2110C, in order
+    procedures: tuple[ProcedureInquiry, ...]  #: EQ02 composites
+    delimiters: Delimiters
+
+    @property
+    def npi(self) -> str | None:
+        """The 2100B NPI when NM108 is ``XX``."""
+        return self.receiver.id if self.receiver.id_qualifier == "XX" else None
+
+    @classmethod
+    def from_transaction(
+        cls, header: IsaHeader, gs: Segment, loops: Sequence[tuple[str, Segment]]
+    ) -> Inquiry:
+        """Build from an accepted set's segments, each tagged with its loop ID."""
+        d = header.delimiters
+        st = next(s for loop, s in loops if s.id == "ST")
+        bht = next((s for loop, s in loops if s.id == "BHT"), Segment(0, ["BHT"]))
+        parties: dict[str, Party] = {}
+        persons: dict[str, Person] = {}
+        addresses: dict[str, list[str]] = {}
+        demographics: dict[str, Segment] = {}
+        traces: list[Trace] = []
+        service_dates: tuple[dt.date, dt.date] | None = None
+        subscriber_dates: tuple[dt.date, dt.date] | None = None
+        service_types: list[str] = []
+        procedures: list[ProcedureInquiry] = []
+        for loop, s in loops:
+            sid = s.elements[0]
+            if sid == "NM1" and loop in ("2100A", "2100B"):
+                parties[loop] = Party(s.get(1), s.get(2), s.get(3), s.get(8), s.get(9))
+            elif sid == "NM1" and loop in ("2100C", "2100D"):
+                persons[loop] = Person(s.get(3), s.get(4), s.get(5), s.get(7), s.get(8), s.get(9),
+                                       None, "")
+            elif sid in ("N3", "N4") and loop in ("2100C", "2100D"):
+                addresses.setdefault(loop, []).extend(s.elements[1:])
+            elif sid == "DMG" and loop in ("2100C", "2100D"):
+                demographics[loop] = s
+            elif sid == "TRN":
+                traces.append(Trace(s.get(1), s.get(2), s.get(3), s.get(4)))
+            elif sid == "DTP" and s.get(1) == "291":
+                dates = _dates(s.get(2), s.get(3))
+                if loop in ("2100C", "2100D"):
+                    subscriber_dates = subscriber_dates or dates
+                else:
+                    service_dates = service_dates or dates
+            elif sid == "EQ":
+                if s.get(1):
+                    service_types.extend(s.get(1).split(d.repetition))
+                if s.get(2):
+                    parts = s.get(2).split(d.component)
+                    procedures.append(ProcedureInquiry(parts[0], parts[1] if len(parts) > 1 else "",
+                                                       tuple(p for p in parts[2:6] if p)))
+        for loop, person in list(persons.items()):
+            dmg = demographics.get(loop)
+            persons[loop] = attrs.evolve(
+                person,
+                birth_date=_date(dmg.get(2)) if dmg is not None and dmg.get(1) == "D8" else None,
+                gender=dmg.get(3) if dmg is not None else "",
+                address=tuple(addresses.get(loop, ())),
+            )
+        empty = Party("", "", "", "", "")
+        return cls(
+            submitter_id=header.sender_id,
+            receiver_id=header.receiver_id,
+            sender_qualifier=header.sender_qualifier,
+            receiver_qualifier=header.receiver_qualifier,
+            usage=header.usage,
+            interchange_control=header.control_number,
+            group_sender=gs.get(2),
+            group_receiver=gs.get(3),
+            group_control=gs.get(6),
+            version=gs.get(8),
+            transaction_control=st.get(2),
+            reference=bht.get(3),
+            purpose=bht.get(2),
+            created=bht.get(4) + bht.get(5),
+            source=parties.get("2100A", empty),
+            receiver=parties.get("2100B", empty),
+            subscriber=persons.get("2100C", Person("", "", "", "", "", "", None, "")),
+            dependent=persons.get("2100D"),
+            traces=tuple(traces),
+            service_dates=subscriber_dates or service_dates,
+            service_types=tuple(service_types),
+            procedures=tuple(procedures),
+            delimiters=d,
+        )
+
+
+def _dates(qualifier: str, value: str) -> tuple[dt.date, dt.date] | None:
+    if qualifier == "D8":
+        day = _date(value)
+        return (day, day) if day else None
+    if qualifier == "RD8":
+        start, _, end = value.partition("-")
+        first, last = _date(start), _date(end)
+        return (first, last) if first and last else None
+    return None

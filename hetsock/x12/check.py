@@ -1,0 +1,115 @@
+"""From the bytes of one interchange to a decision: the X12 engine's front door.
+
+``check_270`` never raises on any input. It returns exactly one of:
+
+* :class:`Accepted`: a valid 270 and its :class:`~hetsock.eligibility.inquiry.Inquiry`;
+* :class:`Rejected`: the reply that rejects it, a TA1 (envelope) or a 999 (group, transaction
+  set or implementation guide), already rendered with the caller's ``now`` and control numbers;
+* :class:`NotAnInterchange`: the bytes are not X12 at all (HETS answers with its proprietary
+  error, which is the server's to send).
+
+Cost is linear in the size of the input: every step is a split, a single pass over the segments,
+or a bounded per-segment check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import attrs
+
+from hetsock.eligibility.inquiry import Inquiry
+from hetsock.x12.ack999 import render_999
+from hetsock.x12.codes import Ta1Note
+from hetsock.x12.envelope import Interchange, NotAnInterchange as _NotAnInterchange
+from hetsock.x12.envelope import read_interchange_untrusted
+from hetsock.x12.isa import EnvelopeError
+from hetsock.x12.rules import Rules
+from hetsock.x12.validate import GroupReport, validate_group
+from hetsock.x12.writer import ControlNumbers
+
+
+@attrs.frozen
+class Accepted:
+    """A 270 that passed every envelope and implementation-guide check."""
+
+    inquiry: Inquiry
+    interchange: Interchange = attrs.field(repr=False)
+    report: GroupReport = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Rejected:
+    """A rejection and the reply that says so."""
+
+    kind: Literal["TA1", "999"]
+    reply: str = attrs.field(repr=False)
+    #: TA105 note for a TA1.
+    note: Ta1Note | None = None
+    #: Why, in words without patient data.
+    detail: str = ""
+    #: The 999's findings.
+    report: GroupReport | None = attrs.field(default=None, repr=False)
+    #: ISA13 and ISA06 of the request where they could be read (for audit and the trace ID).
+    control_number: str = ""
+    submitter_id: str = ""
+
+    @property
+    def reply_bytes(self) -> bytes:
+        return self.reply.encode("latin-1")
+
+
+@attrs.frozen
+class NotAnInterchange:
+    """Bytes that are not an X12 interchange at all."""
+
+    reason: str
+
+
+Decision = Accepted | Rejected | NotAnInterchange
+
+
+def check_270(
+    data: bytes | str,
+    *,
+    rules: Rules,
+    now: dt.datetime,
+    control: ControlNumbers,
+    receiver_id: str = "CMS",
+) -> Decision:
+    """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``."""
+    try:
+        interchange = read_interchange_untrusted(data, rules)
+    except _NotAnInterchange as error:
+        return NotAnInterchange(str(error))
+    except EnvelopeError as error:
+        from hetsock.x12.ta1 import render_ta1
+
+        header = error.header
+        return Rejected(
+            "TA1",
+            render_ta1(header, error.note, now=now, control=control, receiver_id=receiver_id),
+            note=error.note,
+            detail=error.detail,
+            control_number=header.control_number if header else "",
+            submitter_id=header.sender_id if header else "",
+        )
+    header = interchange.header
+    group = interchange.groups[0] if interchange.groups else None
+    if group is None:  # only possible with the HETS rules relaxed: nothing to acknowledge
+        from hetsock.x12.ta1 import render_ta1
+
+        return Rejected("TA1", render_ta1(header, Ta1Note.INVALID_CONTENT, now=now, control=control,
+                                          receiver_id=receiver_id),
+                        note=Ta1Note.INVALID_CONTENT, detail="the interchange holds no functional group",
+                        control_number=header.control_number, submitter_id=header.sender_id)
+    report, validated = validate_group(group, header.delimiters, rules)
+    if not report.accepted or not validated:
+        reply = render_999(header, group.gs.get(2), group.gs.get(3), report, now=now,
+                           control=control, receiver_id=receiver_id)
+        return Rejected("999", reply, detail="the 270 breaks X12 or 005010X279A1 rules",
+                        report=report, control_number=header.control_number,
+                        submitter_id=header.sender_id)
+    inquiry = Inquiry.from_transaction(header, group.gs, validated[0].loops)
+    return Accepted(inquiry, interchange, report)

@@ -1,0 +1,120 @@
+"""Writing outbound interchanges: fixed-width ISA, computed counts, caller-given control numbers.
+
+Every value is checked before it is written: an element separator or segment terminator inside
+a value would change the structure, and raises ``ValueError``; values echoed from a request go through :func:`echo` first, which
+replaces anything unsafe. Counts (SE01, GE01, IEA01) are computed, never passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import attrs
+
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters, write_segments
+
+
+@attrs.frozen
+class Party:
+    """An interchange sender or receiver: ISA05/ISA07 qualifier and ISA06/ISA08 ID."""
+
+    qualifier: str
+    id: str
+
+
+@attrs.frozen
+class ControlNumbers:
+    """Control numbers for a reply, chosen by the caller (ISA13, GS06, ST02)."""
+
+    interchange: int
+    group: int = 1
+    transaction: int = 1
+
+    @property
+    def transaction_text(self) -> str:
+        return f"{self.transaction:04d}"
+
+
+@attrs.frozen
+class OutboundSet:
+    """A transaction set to write: ST01, ST03 and the segments between ST and SE."""
+
+    set_id: str
+    convention: str
+    body: Sequence[Sequence[str]]
+
+
+@attrs.frozen
+class OutboundGroup:
+    """A functional group to write (one GS ... GE)."""
+
+    functional_id: str
+    sender_code: str
+    receiver_code: str
+    version: str
+    transaction_sets: Sequence[OutboundSet]
+
+
+def echo(value: str, delimiters: Delimiters, fallback: str = "") -> str:
+    """``value`` made safe to write: unsafe characters become ``?``; blank gives ``fallback``."""
+    forbidden = delimiters.as_set()
+    cleaned = "".join(c if c in X12_CHARACTERS and c not in forbidden else "?" for c in value)
+    return cleaned if cleaned.strip() else fallback
+
+
+def _check_values(segments: Sequence[Sequence[str]], delimiters: Delimiters) -> None:
+    # Composites legitimately hold the component (and repetition) separator; the element
+    # separator or terminator inside a value would change the structure.
+    forbidden = {delimiters.element, delimiters.segment}
+    for segment in segments:
+        for value in segment[1:]:
+            if not forbidden.isdisjoint(value):
+                raise ValueError(f"a value in {segment[0]} contains a delimiter")
+
+
+def isa_elements(
+    *, sender: Party, receiver: Party, usage: str, now: dt.datetime, control: int,
+    delimiters: Delimiters, ack_requested: str = "0",
+) -> list[str]:
+    """The 17 ISA elements (ID first), fixed widths applied."""
+    return [
+        "ISA", "00", " " * 10, "00", " " * 10,
+        sender.qualifier, sender.id.ljust(15)[:15],
+        receiver.qualifier, receiver.id.ljust(15)[:15],
+        now.strftime("%y%m%d"), now.strftime("%H%M"),
+        delimiters.repetition, "00501", f"{control:09d}", ack_requested, usage,
+        delimiters.component,
+    ]
+
+
+def render_interchange(
+    *,
+    sender: Party,
+    receiver: Party,
+    usage: str,
+    now: dt.datetime,
+    control: ControlNumbers,
+    delimiters: Delimiters,
+    groups: Sequence[OutboundGroup] = (),
+    interchange_segments: Sequence[Sequence[str]] = (),
+) -> str:
+    """An interchange as text: ISA, any interchange-level segments (TA1), the groups, IEA."""
+    segments: list[Sequence[str]] = [
+        isa_elements(sender=sender, receiver=receiver, usage=usage, now=now,
+                     control=control.interchange, delimiters=delimiters)
+    ]
+    segments.extend(interchange_segments)
+    for group_offset, group in enumerate(groups):
+        group_control = str(control.group + group_offset)
+        segments.append(["GS", group.functional_id, group.sender_code, group.receiver_code,
+                         now.strftime("%Y%m%d"), now.strftime("%H%M%S"), group_control, "X", group.version])
+        for set_offset, ts in enumerate(group.transaction_sets):
+            set_control = f"{control.transaction + set_offset:04d}"
+            segments.append(["ST", ts.set_id, set_control, ts.convention])
+            segments.extend(ts.body)
+            segments.append(["SE", str(len(ts.body) + 2), set_control])
+        segments.append(["GE", str(len(group.transaction_sets)), group_control])
+    segments.append(["IEA", str(len(groups)), f"{control.interchange:09d}"])
+    _check_values(segments[1:], delimiters)
+    return write_segments(segments, delimiters)

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Benchmark the X12 engine: median microseconds per ``check_270`` call.
+
+Measures tokenize + envelope checks + full 005010X279A1 validation + the 270 model for the
+HETS specimen inquiries, and the same work plus rendering for a 999 rejection and a TA1
+rejection. Run by hand (not a test): ``python scripts/bench_x12.py [--rounds N]``.
+Each figure is the median over ``--rounds`` batches of ``--batch`` calls on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import statistics
+import time
+from pathlib import Path
+
+from hetsock.x12.check import Accepted, Rejected, check_270
+from hetsock.x12.rules import Rules
+from hetsock.x12.writer import ControlNumbers
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "hets"
+
+
+def _median_us(payload: bytes, rounds: int, batch: int) -> float:
+    rules = Rules.hets()
+    now = dt.datetime(2026, 11, 22, 7, 35)
+    control = ControlNumbers(1)
+    samples = []
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            start = time.perf_counter_ns()
+            for _ in range(batch):
+                check_270(payload, rules=rules, now=now, control=control)
+            samples.append((time.perf_counter_ns() - start) / batch / 1000)
+    finally:
+        gc.enable()
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=200)
+    args = parser.parse_args()
+    specimen = (DATA / "specimen.270").read_bytes()
+    many_eq = (DATA / "specimen-many-eq.270").read_bytes()
+    rejected_999 = specimen.replace(b"EQ*30~", b"EQ*ZZ~").replace(b"DMG*D8*19400401", b"DMG*D8*19400431")
+    rejected_ta1 = specimen.replace(b"*ZZ*CMS            *", b"*ZZ*XYZ            *")
+    cases = [
+        ("specimen.270 (accepted)", specimen, Accepted),
+        ("specimen-many-eq.270 (accepted)", many_eq, Accepted),
+        ("999 rejection (2 element errors)", rejected_999, Rejected),
+        ("TA1 rejection (ISA08)", rejected_ta1, Rejected),
+    ]
+    print(f"{'case':40} {'median us':>10}")
+    for name, payload, expected in cases:
+        decision = check_270(payload, rules=Rules.hets(), now=dt.datetime(2026, 11, 22), control=ControlNumbers(1))
+        assert isinstance(decision, expected), (name, decision)
+        print(f"{name:40} {_median_us(payload, args.rounds, args.batch):10.1f}")
+
+
+if __name__ == "__main__":
+    main()
