@@ -104,7 +104,7 @@ def check_270(
                                           receiver_id=receiver_id),
                         note=Ta1Note.INVALID_CONTENT, detail="the interchange holds no functional group",
                         control_number=header.control_number, submitter_id=header.sender_id)
-    report, validated = validate_group(group, header.delimiters, rules)
+    report, validated = validate_group(group, header.delimiters, rules, clean_text=interchange.clean_text)
     if not report.accepted or not validated:
         reply = render_999(header, group.gs.get(2), group.gs.get(3), report, now=now,
                            control=control, receiver_id=receiver_id)

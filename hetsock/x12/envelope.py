@@ -22,13 +22,14 @@ and positions in the text are positions in the bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import attrs
 
 from hetsock.x12.codes import Ta1Note
 from hetsock.x12.isa import ISA_LENGTH, EnvelopeError, IsaHeader, is_digits, read_isa_untrusted
 from hetsock.x12.rules import Rules
-from hetsock.x12.segments import Segment, tokenize_untrusted
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment, tokenize_untrusted
 
 _LEADING_BLANKS = "\r\n\t "
 
@@ -61,6 +62,9 @@ class Interchange:
     header: IsaHeader
     groups: tuple[Group, ...]
     iea: Segment = attrs.field(eq=False)
+    #: Whether the text holds only X12 characters, its delimiters and line breaks (checked once
+    #: here so the validator need not check each element's characters).
+    clean_text: bool = False
 
 
 def decode(data: bytes | str) -> str:
@@ -86,13 +90,14 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
     def fail(note: Ta1Note, detail: str) -> EnvelopeError:
         return EnvelopeError(note, detail, header)
 
-    if not segments or segments[-1].id != "IEA":
-        if any(s.id == "IEA" for s in segments):
+    iea_count = sum(1 for s in segments if s.elements[0] == "IEA")
+    if not segments or segments[-1].elements[0] != "IEA":
+        if iea_count:
             raise fail(Ta1Note.INVALID_CONTENT, "data follows the IEA segment")
         raise fail(Ta1Note.PREMATURE_END, "the interchange has no IEA segment")
     iea = segments[-1]
     body = segments[:-1]
-    if any(s.id == "IEA" for s in body):
+    if iea_count > 1:
         raise fail(Ta1Note.INVALID_CONTENT, "data follows the IEA segment")
     if len(iea.elements) != 3:
         raise fail(Ta1Note.INVALID_CONTENT, "the IEA segment must have two elements")
@@ -107,7 +112,12 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
             raise fail(Ta1Note.INVALID_CONTENT, "HETS takes exactly one functional group")
         if not groups[0].transaction_sets:
             raise fail(Ta1Note.INVALID_CONTENT, "the functional group holds no transaction set")
-    return Interchange(header, groups, iea)
+    return Interchange(header, groups, iea, clean_text=_allowed_characters(header.delimiters).issuperset(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _allowed_characters(d: Delimiters) -> frozenset[str]:
+    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment, "\r", "\n"))
 
 
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:
@@ -115,15 +125,15 @@ def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple
     index = 0
     while index < len(body):
         gs = body[index]
-        if gs.id != "GS":
+        if gs.elements[0] != "GS":
             raise EnvelopeError(
                 Ta1Note.INVALID_CONTENT, "a segment stands outside any functional group", header
             )
         _check_gs(gs, header, rules)
         end = index + 1
-        while end < len(body) and body[end].id not in ("GE", "GS"):
+        while end < len(body) and body[end].elements[0] not in ("GE", "GS"):
             end += 1
-        ge = body[end] if end < len(body) and body[end].id == "GE" else None
+        ge = body[end] if end < len(body) and body[end].elements[0] == "GE" else None
         sets = _split_transaction_sets(body[index + 1 : end], header)
         groups.append(Group(gs, ge, sets))
         index = end + 1 if ge is not None else end
@@ -134,7 +144,8 @@ def _split_transaction_sets(content: list[Segment], header: IsaHeader) -> tuple[
     sets: list[TransactionSet] = []
     current: list[Segment] | None = None
     for segment in content:
-        if segment.id == "ST":
+        segment_id = segment.elements[0]
+        if segment_id == "ST":
             if current is not None:
                 sets.append(TransactionSet(current, has_trailer=False))
             current = [segment]
@@ -144,7 +155,7 @@ def _split_transaction_sets(content: list[Segment], header: IsaHeader) -> tuple[
             )
         else:
             current.append(segment)
-            if segment.id == "SE":
+            if segment_id == "SE":
                 sets.append(TransactionSet(current, has_trailer=True))
                 current = None
     if current is not None:

@@ -13,6 +13,9 @@ import attrs
 
 REQUIRED, SITUATIONAL, NOT_USED = "R", "S", "N"
 
+#: (position, usage, kind, codes, minimum, maximum, repeats, spec): one element, flattened.
+CompiledElement = tuple[int, str, str, "frozenset[str] | None", int, int, int, "ElementSpec"]
+
 
 @attrs.frozen
 class ElementSpec:
@@ -49,6 +52,15 @@ class SegmentSpec:
     date_format: tuple[int, int] | None = None
     #: (position, value): the use only matches segments with this value there (AMT*R vs AMT*PB).
     discriminator: tuple[int, str] | None = None
+    #: The elements as flat tuples for the validator's hot loop (derived, not passed).
+    compiled: tuple[CompiledElement, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        compiled = tuple(
+            (index, e.usage, e.kind, e.codes, e.minimum, e.maximum, e.repeats, e)
+            for index, e in enumerate(self.elements, start=1)
+        )
+        object.__setattr__(self, "compiled", compiled)
 
 
 @attrs.frozen
@@ -59,6 +71,15 @@ class LoopSpec:
     items: tuple[SegmentSpec | LoopSpec, ...]
     usage: str = SITUATIONAL
     max_repeat: int = 1
+    #: Segment ID -> indices of the items it can match (derived, not passed).
+    positions: dict[str, tuple[int, ...]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        positions: dict[str, list[int]] = {}
+        for index, item in enumerate(self.items):
+            segment_id = item.trigger.id if isinstance(item, LoopSpec) else item.id
+            positions.setdefault(segment_id, []).append(index)
+        object.__setattr__(self, "positions", {k: tuple(v) for k, v in positions.items()})
 
     @property
     def trigger(self) -> SegmentSpec:

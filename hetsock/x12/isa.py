@@ -102,6 +102,28 @@ class IsaHeader:
         return Segment(0, list(self.elements))
 
 
+#: Lengths of the 17 pieces of a well-formed ISA split on its element separator (the last
+#: piece is ISA16 and the segment terminator).
+_GOOD_SHAPE = (3, *(width for width, _ in _ISA_FIELDS[:15]), 2)
+
+
+def _elements_or_fault(text: str, parts: list[str]) -> list[str]:
+    """The slow path: find which element of a misshapen ISA is at fault."""
+    elements = ["ISA"]
+    for index, (width, note) in enumerate(_ISA_FIELDS, start=1):
+        value = parts[index] if index < len(parts) else None
+        if index == 16 and value is not None:
+            value = value[:1]
+        if value is None or len(value) != width:
+            if len(text) < ISA_LENGTH:
+                raise EnvelopeError(Ta1Note.PREMATURE_END, "the interchange ends inside the ISA")
+            raise EnvelopeError(note, f"ISA{index:02d} is not {width} characters")
+        elements.append(value)
+    if len(text) < ISA_LENGTH:
+        raise EnvelopeError(Ta1Note.PREMATURE_END, "the ISA has no segment terminator")
+    raise EnvelopeError(Ta1Note.INVALID_CONTROL_STRUCTURE, "the ISA has the wrong shape")
+
+
 def is_delimiter_character(char: str, *, terminator: bool = False) -> bool:
     """Whether ``char`` may serve as a delimiter."""
     if len(char) != 1 or char.isalnum() or char == " ":
@@ -145,21 +167,11 @@ def read_isa_untrusted(text: str, rules: Rules) -> IsaHeader:
     if not is_delimiter_character(separator):
         raise EnvelopeError(Ta1Note.INVALID_ELEMENT_SEPARATOR, "ISA element separator is invalid")
     parts = text[:ISA_LENGTH].split(separator)
-    elements = ["ISA"]
-    for index, (width, note) in enumerate(_ISA_FIELDS, start=1):
-        value = parts[index] if index < len(parts) else None
-        if index == 16 and value is not None:
-            value = value[:1]
-        if value is None or len(value) != width:
-            if len(text) < ISA_LENGTH:
-                raise EnvelopeError(Ta1Note.PREMATURE_END, "the interchange ends inside the ISA")
-            raise EnvelopeError(note, f"ISA{index:02d} is not {width} characters")
-        elements.append(value)
-    if len(text) < ISA_LENGTH:
-        raise EnvelopeError(Ta1Note.PREMATURE_END, "the ISA has no segment terminator")
-    if len(parts) != 17:
-        raise EnvelopeError(Ta1Note.INVALID_CONTROL_STRUCTURE, "the ISA has the wrong shape")
-
+    if len(parts) == 17 and len(text) >= ISA_LENGTH and tuple(map(len, parts)) == _GOOD_SHAPE:
+        elements = parts[:16]
+        elements.append(parts[16][0])
+    else:
+        elements = _elements_or_fault(text, parts)
     partial = IsaHeader(tuple(elements), Delimiters(separator, "^", "|", "~"))
     version = elements[12]
     if not is_digits(version):
@@ -191,11 +203,12 @@ def read_isa_untrusted(text: str, rules: Rules) -> IsaHeader:
 
 def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
     e = header.elements
+    check_each = not _PRINTABLE_ASCII.issuperset("".join(e[1:16]))
 
     def fail(note: Ta1Note, detail: str) -> EnvelopeError:
         return EnvelopeError(note, detail, header)
 
-    for index in range(1, 16):
+    for index in range(1, 16 if check_each else 1):
         if not _is_text(e[index]):
             raise fail(_ISA_FIELDS[index - 1][1], f"ISA{index:02d} holds an invalid character")
     allowed_auth = ("00", "03") if rules.allow_credentials else ("00",)

@@ -32,8 +32,6 @@ elements), never for names, identifiers or dates, which may be patient data. At 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-
 import attrs
 
 from hetsock.x12.codes import ElementError, GroupError, SegmentError, TransactionSetError
@@ -252,53 +250,43 @@ def _check_composite(
 def check_elements(
     segment: Segment, spec: SegmentSpec, d: Delimiters, check_characters: bool, *, position: int, loop_id: str
 ) -> list[ElementFinding]:
-    """The IK4 findings for one segment against its spec (``position``/``loop_id`` for CTX)."""
+    """The IK4 findings for one segment against its spec (``position``/``loop_id`` for CTX).
+
+    The loop takes a fast path for the common cases (a code from the list, text of a good
+    length) and hands anything else to :func:`_check_element`, which finds the exact fault.
+    """
     out: list[ElementFinding] = []
     elements = segment.elements
     count = len(elements) - 1
-    specs = spec.elements
-    if count > len(specs):
-        out.append(ElementFinding(len(specs) + 1, "", ElementError.TOO_MANY_ELEMENTS))
+    compiled = spec.compiled
+    if count > len(compiled):
+        out.append(ElementFinding(len(compiled) + 1, "", ElementError.TOO_MANY_ELEMENTS))
     repetition_separator = d.repetition
     component_separator = d.component
-    for index, element_spec in enumerate(specs, start=1):
+    for index, usage, kind, codes, minimum, maximum, repeats, element_spec in compiled:
         if index > count:
-            if element_spec.usage == REQUIRED:
+            if usage == REQUIRED:
                 out.append(ElementFinding(index, element_spec.ref, ElementError.REQUIRED_MISSING))
             continue
         value = elements[index]
         if not value:
-            if element_spec.usage == REQUIRED:
+            if usage == REQUIRED:
                 out.append(ElementFinding(index, element_spec.ref, ElementError.REQUIRED_MISSING))
             continue
-        if element_spec.usage == NOT_USED:
+        if usage == NOT_USED:
             out.append(ElementFinding(index, element_spec.ref, ElementError.IMPLEMENTATION_NOT_USED))
             continue
-        if element_spec.kind == "C":
-            _check_composite(index, value, element_spec, d, check_characters, out)
+        if kind == "ID" and codes is not None and value in codes:
+            continue  # codes hold no delimiters and only X12 characters
+        if (
+            kind == "AN"
+            and minimum <= len(value) <= maximum
+            and not check_characters
+            and repetition_separator not in value
+            and component_separator not in value
+        ):
             continue
-        if repetition_separator in value:
-            repetitions = value.split(repetition_separator)
-            if len(repetitions) > element_spec.repeats:
-                out.append(ElementFinding(index, element_spec.ref, ElementError.TOO_MANY_REPETITIONS))
-                continue
-        else:
-            repetitions = [value]
-        numbered = element_spec.repeats > 1
-        for rep_index, rep in enumerate(repetitions, start=1):
-            where = rep_index if numbered else None
-            if component_separator in rep:
-                out.append(ElementFinding(index, element_spec.ref, ElementError.TOO_MANY_COMPONENTS, repetition=where))
-                continue
-            if not rep:
-                out.append(ElementFinding(index, element_spec.ref, ElementError.REQUIRED_MISSING, repetition=where))
-                continue
-            error = _value_error(rep, element_spec, check_characters)
-            if error is not None:
-                out.append(
-                    ElementFinding(index, element_spec.ref, error, repetition=where,
-                                   bad_value=_safe_copy(rep, element_spec))
-                )
+        _check_element(index, value, element_spec, d, check_characters, out)
     if spec.rules:
         _check_syntax_rules(segment, spec, out, position, loop_id)
     if spec.date_format is not None:
@@ -306,10 +294,44 @@ def check_elements(
     return out
 
 
+def _check_element(
+    index: int, value: str, spec: ElementSpec, d: Delimiters, check_characters: bool, out: list[ElementFinding]
+) -> None:
+    if spec.kind == "C":
+        _check_composite(index, value, spec, d, check_characters, out)
+        return
+    if d.repetition in value:
+        repetitions = value.split(d.repetition)
+        if len(repetitions) > spec.repeats:
+            out.append(ElementFinding(index, spec.ref, ElementError.TOO_MANY_REPETITIONS))
+            return
+    else:
+        repetitions = [value]
+    numbered = spec.repeats > 1
+    for rep_index, rep in enumerate(repetitions, start=1):
+        where = rep_index if numbered else None
+        if d.component in rep:
+            out.append(ElementFinding(index, spec.ref, ElementError.TOO_MANY_COMPONENTS, repetition=where))
+            continue
+        if not rep:
+            out.append(ElementFinding(index, spec.ref, ElementError.REQUIRED_MISSING, repetition=where))
+            continue
+        error = _value_error(rep, spec, check_characters)
+        if error is not None:
+            out.append(
+                ElementFinding(index, spec.ref, error, repetition=where, bad_value=_safe_copy(rep, spec))
+            )
+
+
 def _check_syntax_rules(
     segment: Segment, spec: SegmentSpec, out: list[ElementFinding], position: int, loop_id: str
 ) -> None:
-    present = [bool(segment.get(p)) for p in range(len(spec.elements) + 1)]
+    elements = segment.elements
+    size = len(elements)
+
+    def present(p: int) -> bool:
+        return p < size and elements[p] != ""
+
     reported = {f.element for f in out}
 
     def ref(p: int) -> str:
@@ -324,21 +346,21 @@ def _check_syntax_rules(
     for rule in spec.rules:
         first, *rest = rule.positions
         if rule.kind == "P":
-            given = [p for p in rule.positions if present[p]]
+            given = [p for p in rule.positions if present(p)]
             if given:
                 for p in rule.positions:
-                    if not present[p]:
+                    if not present(p):
                         missing(p, given[0])
         elif rule.kind == "R":
-            if not any(present[p] for p in rule.positions):
+            if not any(present(p) for p in rule.positions):
                 missing(first, None)
         elif rule.kind == "C":
-            if present[first]:
+            if present(first):
                 for p in rest:
-                    if not present[p]:
+                    if not present(p):
                         missing(p, first)
         elif rule.kind == "E":
-            given = [p for p in rule.positions if present[p]]
+            given = [p for p in rule.positions if present(p)]
             for p in given[1:]:
                 if p not in reported:
                     out.append(ElementFinding(p, ref(p), ElementError.EXCLUSION_VIOLATED,
@@ -467,13 +489,21 @@ class _Walk:
 
     def _try_frame(self, depth: int, segment: Segment, position: int, *, loose: bool) -> bool:
         frame = self.stack[depth]
+        candidates = frame.loop.positions.get(segment.elements[0])
+        if candidates is None:
+            return False
         items = frame.loop.items
-        for k in range(max(frame.index, 1), len(items)):
+        first = frame.index if frame.index > 0 else 1
+        for k in candidates:
+            if k < first:
+                continue
             item = items[k]
             if not _matches(item, segment, loose=loose):
                 continue
-            self.close_frames(depth + 1, position)
-            self._missing_after(frame, frame.index + 1, k, position)
+            if len(self.stack) > depth + 1:
+                self.close_frames(depth + 1, position)
+            if k > frame.index + 1:
+                self._missing_after(frame, frame.index + 1, k, position)
             frame.index = k
             frame.counts[k] += 1
             if isinstance(item, LoopSpec):
@@ -529,12 +559,14 @@ class _Walk:
         self.report(SegmentFinding(segment.id, position, loop_id, SegmentError.ELEMENT_ERRORS, (finding,)))
 
 
-def _text_is_clean(segments: Sequence[Segment]) -> bool:
-    return all(X12_CHARACTERS.issuperset(element) for s in segments for element in s.elements)
+def validate_transaction_set(
+    ts: TransactionSet, d: Delimiters, rules: Rules, *, clean_text: bool = False
+) -> ValidatedSet:
+    """Judge one ST ... SE against 005010X279A1. Linear in the number of segments.
 
-
-def validate_transaction_set(ts: TransactionSet, d: Delimiters, rules: Rules) -> ValidatedSet:
-    """Judge one ST ... SE against 005010X279A1. Linear in the number of segments."""
+    ``clean_text``: the caller has checked that the whole interchange holds only X12
+    characters and its delimiters, so no element needs a character check of its own.
+    """
     segments = ts.segments
     st = segments[0]
     set_id, control, convention = st.get(1), st.get(2), st.get(3)
@@ -547,7 +579,7 @@ def validate_transaction_set(ts: TransactionSet, d: Delimiters, rules: Rules) ->
     if convention not in ACCEPTED_VERSIONS:
         errors.append(TransactionSetError.IMPLEMENTATION_CONVENTION_NOT_SUPPORTED)
 
-    walk = _Walk(d, rules, check_characters=not _text_is_clean(segments))
+    walk = _Walk(d, rules, check_characters=not clean_text)
     walk.loops.append(("", st))
     body_end = len(segments) - 1 if ts.has_trailer else len(segments)
     index = 1
@@ -571,7 +603,9 @@ def validate_transaction_set(ts: TransactionSet, d: Delimiters, rules: Rules) ->
         walk.loops.append(("", se))
         se_elements = check_elements(se, SE, d, walk.check_characters, position=len(segments), loop_id="")
         count = se.get(1)
-        if not is_digits(count) or int(count) != len(segments):
+        # SE01 is N0 1-10: the length check keeps int() off huge digit strings (ValueError
+        # past 4300 digits, and quadratic before that).
+        if not is_digits(count) or len(count) > 10 or int(count) != len(segments):
             errors.append(TransactionSetError.SEGMENT_COUNT_MISMATCH)
         if se.get(2) != control:
             errors.append(TransactionSetError.CONTROL_NUMBER_MISMATCH)
@@ -603,8 +637,10 @@ def _with_business_unit(findings: list[SegmentFinding], loops: list[tuple[str, S
     ]
 
 
-def validate_group(group: Group, d: Delimiters, rules: Rules) -> tuple[GroupReport, tuple[ValidatedSet, ...]]:
-    """Judge one functional group and each transaction set in it."""
+def validate_group(
+    group: Group, d: Delimiters, rules: Rules, *, clean_text: bool = False
+) -> tuple[GroupReport, tuple[ValidatedSet, ...]]:
+    """Judge one functional group and each transaction set in it (``clean_text`` as above)."""
     gs = group.gs
     functional_id, control, version = gs.get(1), gs.get(6), gs.get(8)
     errors: list[GroupError] = []
@@ -616,7 +652,7 @@ def validate_group(group: Group, d: Delimiters, rules: Rules) -> tuple[GroupRepo
         errors.append(GroupError.VERSION_NOT_SUPPORTED)
     else:
         for ts in group.transaction_sets:
-            validated.append(validate_transaction_set(ts, d, rules))
+            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text))
         if rules.single_inquiry and received > 1:
             validated = [
                 attrs.evolve(v, report=attrs.evolve(
