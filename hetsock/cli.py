@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hetsock.config import Config, ConfigError
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.explain import explain_reply
 from hetsock.x12.rules import Rules
@@ -30,19 +31,24 @@ def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str]) -> in
     except OSError as error:
         out.append(f"{path}: unreadable: {error.strerror or error}")
         return EXIT_UNREADABLE
-    decision = check_270(_unwrap(data), rules=rules, now=dt.datetime.now(), control=ControlNumbers(1),
-                         receiver_id=receiver_id)
+    decision = check_270(
+        _unwrap(data), rules=rules, now=dt.datetime.now(), control=ControlNumbers(1), receiver_id=receiver_id
+    )
     if isinstance(decision, NotAnInterchange):
         out.append(f"{path}: not an X12 interchange: {decision.reason}")
         return EXIT_UNREADABLE
     if isinstance(decision, Accepted):
         inquiry = decision.inquiry
         out.append(f"{path}: ACCEPTED: a valid 005010X279A1 270")
-        out.append(f"  submitter {inquiry.submitter_id}, ISA13 {inquiry.interchange_control}, "
-                   f"usage {inquiry.usage}, BHT03 {inquiry.reference}")
-        out.append(f"  provider {inquiry.receiver.id_qualifier} {inquiry.receiver.id}; "
-                   f"service types {','.join(inquiry.service_types) or '-'}; "
-                   f"procedures {','.join(p.code for p in inquiry.procedures) or '-'}")
+        out.append(
+            f"  submitter {inquiry.submitter_id}, ISA13 {inquiry.interchange_control}, "
+            f"usage {inquiry.usage}, BHT03 {inquiry.reference}"
+        )
+        out.append(
+            f"  provider {inquiry.receiver.id_qualifier} {inquiry.receiver.id}; "
+            f"service types {','.join(inquiry.service_types) or '-'}; "
+            f"procedures {','.join(p.code for p in inquiry.procedures) or '-'}"
+        )
         return EXIT_ACCEPTED
     assert isinstance(decision, Rejected)
     out.append(f"{path}: REJECTED with a {decision.kind}: {decision.detail}")
@@ -58,11 +64,22 @@ def _one_segment_per_line(text: str) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    rules = Rules.x12() if args.x12 else Rules.hets(args.receiver_id)
+    try:
+        config = Config.load(args.config)
+    except ConfigError as error:
+        print(f"hetsock: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    receiver_id = args.receiver_id or config.x12.receiver_id
+    if args.x12:
+        rules = Rules.x12()
+    elif args.receiver_id:
+        rules = Rules.hets(args.receiver_id)
+    else:
+        rules = config.x12.rules()
     status = EXIT_ACCEPTED
     for path in args.files:
         out: list[str] = []
-        result = _check_file(path, rules, args.receiver_id, out)
+        result = _check_file(path, rules, receiver_id, out)
         print("\n".join(out))
         status = max(status, result)
     return status
@@ -78,9 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
         "1 some rejected (TA1 or 999), 2 some unreadable or not X12.",
     )
     check.add_argument("files", nargs="+", metavar="FILE", help="270 file, HETS-wrapped or bare; - for stdin")
-    check.add_argument("--receiver-id", default="CMS", help="the receiver ID ISA08 must name (default CMS)")
-    check.add_argument("--x12", action="store_true",
-                       help="relax the HETS-only rules (receiver ID, ZZ qualifiers, no credentials, one inquiry)")
+    check.add_argument(
+        "--config", type=Path, default=None, help="configuration file (default: config/hetsock.toml if present)"
+    )
+    check.add_argument(
+        "--receiver-id", default=None, help="the receiver ID ISA08 must name (default: the config's, CMS)"
+    )
+    check.add_argument(
+        "--x12",
+        action="store_true",
+        help="relax the HETS-only rules (receiver ID, ZZ qualifiers, no credentials, one inquiry)",
+    )
     check.set_defaults(handler=_cmd_check)
     return parser
 

@@ -106,9 +106,7 @@ class Inquiry:
         return self.receiver.id if self.receiver.id_qualifier == "XX" else None
 
     @classmethod
-    def from_transaction(
-        cls, header: IsaHeader, gs: Segment, loops: Sequence[tuple[str, Segment]]
-    ) -> Inquiry:
+    def from_transaction(cls, header: IsaHeader, gs: Segment, loops: Sequence[tuple[str, Segment]]) -> Inquiry:
         """Build from an accepted set's segments, each tagged with its loop ID."""
         d = header.delimiters
         st = next(s for loop, s in loops if s.id == "ST")
@@ -127,8 +125,7 @@ class Inquiry:
             if sid == "NM1" and loop in ("2100A", "2100B"):
                 parties[loop] = Party(s.get(1), s.get(2), s.get(3), s.get(8), s.get(9))
             elif sid == "NM1" and loop in ("2100C", "2100D"):
-                persons[loop] = Person(s.get(3), s.get(4), s.get(5), s.get(7), s.get(8), s.get(9),
-                                       None, "")
+                persons[loop] = Person(s.get(3), s.get(4), s.get(5), s.get(7), s.get(8), s.get(9), None, "")
             elif sid in ("N3", "N4") and loop in ("2100C", "2100D"):
                 addresses.setdefault(loop, []).extend(s.elements[1:])
             elif sid == "DMG" and loop in ("2100C", "2100D"):
@@ -146,8 +143,11 @@ class Inquiry:
                     service_types.extend(s.get(1).split(d.repetition))
                 if s.get(2):
                     parts = s.get(2).split(d.component)
-                    procedures.append(ProcedureInquiry(parts[0], parts[1] if len(parts) > 1 else "",
-                                                       tuple(p for p in parts[2:6] if p)))
+                    procedures.append(
+                        ProcedureInquiry(
+                            parts[0], parts[1] if len(parts) > 1 else "", tuple(p for p in parts[2:6] if p)
+                        )
+                    )
         for loop, person in list(persons.items()):
             dmg = demographics.get(loop)
             persons[loop] = attrs.evolve(

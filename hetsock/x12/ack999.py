@@ -29,13 +29,18 @@ def _position(d: Delimiters, element: int, component: int | None, repetition: in
 
 
 def _trigger_ctx(trigger: Trigger, d: Delimiters) -> list[str]:
-    return ["CTX", "SITUATIONAL TRIGGER", trigger.segment_id, str(trigger.position),
-            trigger.loop_id, str(trigger.element)]
+    return [
+        "CTX",
+        "SITUATIONAL TRIGGER",
+        trigger.segment_id,
+        str(trigger.position),
+        trigger.loop_id,
+        str(trigger.element),
+    ]
 
 
 def _element_segments(finding: ElementFinding, d: Delimiters) -> list[list[str]]:
-    ik4 = ["IK4", _position(d, finding.element, finding.component, finding.repetition),
-           finding.ref, finding.code.value]
+    ik4 = ["IK4", _position(d, finding.element, finding.component, finding.repetition), finding.ref, finding.code.value]
     if finding.bad_value:
         ik4.append(echo(finding.bad_value, d))
     out = [ik4]
@@ -64,8 +69,16 @@ def ack_body(report: GroupReport, d: Delimiters) -> list[list[str]]:
         for finding in ts.segment_findings:
             body.extend(_segment_segments(finding, d))
         body.append(["IK5", "A" if ts.accepted else "R", *(code.value for code in ts.errors)])
-    body.append(["AK9", report.acknowledgment_code, str(report.included), str(report.received),
-                 str(report.accepted_count), *(code.value for code in report.errors)])
+    body.append(
+        [
+            "AK9",
+            report.acknowledgment_code,
+            str(report.included),
+            str(report.received),
+            str(report.accepted_count),
+            *(code.value for code in report.errors),
+        ]
+    )
     return body
 
 
@@ -89,5 +102,6 @@ def render_999(
         version=ACK_VERSION,
         transaction_sets=[OutboundSet("999", ACK_VERSION, ack_body(report, d))],
     )
-    return render_interchange(sender=sender, receiver=receiver, usage=header.usage, now=now,
-                              control=control, delimiters=d, groups=[group])
+    return render_interchange(
+        sender=sender, receiver=receiver, usage=header.usage, now=now, control=control, delimiters=d, groups=[group]
+    )

@@ -5,7 +5,7 @@
 * :class:`Accepted`: a valid 270 and its :class:`~hetsock.eligibility.inquiry.Inquiry`;
 * :class:`Rejected`: the reply that rejects it, a TA1 (envelope) or a 999 (group, transaction
   set or implementation guide), already rendered with the caller's ``now`` and control numbers;
-* :class:`NotAnInterchange`: the bytes are not X12 at all (HETS answers with its proprietary
+* :class:`NotAnInterchangeError`: the bytes are not X12 at all (HETS answers with its proprietary
   error, which is the server's to send).
 
 Cost is linear in the size of the input: every step is a split, a single pass over the segments,
@@ -22,8 +22,7 @@ import attrs
 from hetsock.eligibility.inquiry import Inquiry
 from hetsock.x12.ack999 import render_999
 from hetsock.x12.codes import Ta1Note
-from hetsock.x12.envelope import Interchange, NotAnInterchange as _NotAnInterchange
-from hetsock.x12.envelope import read_interchange_untrusted
+from hetsock.x12.envelope import Interchange, NotAnInterchangeError, read_interchange_untrusted
 from hetsock.x12.isa import EnvelopeError
 from hetsock.x12.rules import Rules
 from hetsock.x12.validate import GroupReport, validate_group
@@ -81,7 +80,7 @@ def check_270(
     """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``."""
     try:
         interchange = read_interchange_untrusted(data, rules)
-    except _NotAnInterchange as error:
+    except NotAnInterchangeError as error:
         return NotAnInterchange(str(error))
     except EnvelopeError as error:
         from hetsock.x12.ta1 import render_ta1
@@ -100,16 +99,26 @@ def check_270(
     if group is None:  # only possible with the HETS rules relaxed: nothing to acknowledge
         from hetsock.x12.ta1 import render_ta1
 
-        return Rejected("TA1", render_ta1(header, Ta1Note.INVALID_CONTENT, now=now, control=control,
-                                          receiver_id=receiver_id),
-                        note=Ta1Note.INVALID_CONTENT, detail="the interchange holds no functional group",
-                        control_number=header.control_number, submitter_id=header.sender_id)
+        return Rejected(
+            "TA1",
+            render_ta1(header, Ta1Note.INVALID_CONTENT, now=now, control=control, receiver_id=receiver_id),
+            note=Ta1Note.INVALID_CONTENT,
+            detail="the interchange holds no functional group",
+            control_number=header.control_number,
+            submitter_id=header.sender_id,
+        )
     report, validated = validate_group(group, header.delimiters, rules, clean_text=interchange.clean_text)
     if not report.accepted or not validated:
-        reply = render_999(header, group.gs.get(2), group.gs.get(3), report, now=now,
-                           control=control, receiver_id=receiver_id)
-        return Rejected("999", reply, detail="the 270 breaks X12 or 005010X279A1 rules",
-                        report=report, control_number=header.control_number,
-                        submitter_id=header.sender_id)
+        reply = render_999(
+            header, group.gs.get(2), group.gs.get(3), report, now=now, control=control, receiver_id=receiver_id
+        )
+        return Rejected(
+            "999",
+            reply,
+            detail="the 270 breaks X12 or 005010X279A1 rules",
+            report=report,
+            control_number=header.control_number,
+            submitter_id=header.sender_id,
+        )
     inquiry = Inquiry.from_transaction(header, group.gs, validated[0].loops)
     return Accepted(inquiry, interchange, report)

@@ -4,10 +4,10 @@ Theory of operation
 -------------------
 ``read_interchange_untrusted`` takes the bytes of one interchange. Bytes that do not begin with
 ``ISA`` (after leading line breaks and blanks) are not an interchange at all and raise
-:class:`NotAnInterchange`; HETS answers those with its proprietary error, not a TA1. Everything
+:class:`NotAnInterchangeError`; HETS answers those with its proprietary error, not a TA1. Everything
 else either yields an :class:`Interchange` or raises :class:`EnvelopeError` carrying the TA1
 note. The checks, in order: the ISA (``isa.py``); an IEA as the last segment (023 when there is
-none, 024 when anything follows it); IEA02 equal to ISA13 (001); IEA01 equal to the number of
+none or it lacks its terminator, 024 when anything follows it); IEA02 equal to ISA13 (001); IEA01 equal to the number of
 groups (021); then the group structure, whose faults are 024: every segment between ISA and IEA
 belongs to a GS ... GE group, the GS is well formed (eight elements, GS04 a real date, GS05 a
 time, GS06 one to nine digits, GS07 ``X``), every group holds ST ... SE sets and nothing
@@ -34,7 +34,7 @@ from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment, tokenize_u
 _LEADING_BLANKS = "\r\n\t "
 
 
-class NotAnInterchange(Exception):
+class NotAnInterchangeError(Exception):
     """The bytes are not an X12 interchange at all (they do not start with ``ISA``)."""
 
 
@@ -79,11 +79,11 @@ def looks_like_interchange(text: str) -> bool:
 def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
     """Read one interchange and check its envelope.
 
-    Returns the interchange; raises only :class:`NotAnInterchange` or :class:`EnvelopeError`.
+    Returns the interchange; raises only :class:`NotAnInterchangeError` or :class:`EnvelopeError`.
     """
     text = decode(data).lstrip(_LEADING_BLANKS)
     if not text.startswith("ISA"):
-        raise NotAnInterchange("the data does not start with an ISA segment")
+        raise NotAnInterchangeError("the data does not start with an ISA segment")
     header = read_isa_untrusted(text, rules)
     segments = tokenize_untrusted(text[ISA_LENGTH:], header.delimiters, first_ordinal=1)
 
@@ -99,6 +99,9 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
     body = segments[:-1]
     if iea_count > 1:
         raise fail(Ta1Note.INVALID_CONTENT, "data follows the IEA segment")
+    terminator = header.delimiters.segment
+    if not text.rstrip("\r\n".replace(terminator, "")).endswith(terminator):
+        raise fail(Ta1Note.PREMATURE_END, "the IEA segment has no terminator (truncated)")
     if len(iea.elements) != 3:
         raise fail(Ta1Note.INVALID_CONTENT, "the IEA segment must have two elements")
     if iea.get(2) != header.control_number:
@@ -126,9 +129,7 @@ def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple
     while index < len(body):
         gs = body[index]
         if gs.elements[0] != "GS":
-            raise EnvelopeError(
-                Ta1Note.INVALID_CONTENT, "a segment stands outside any functional group", header
-            )
+            raise EnvelopeError(Ta1Note.INVALID_CONTENT, "a segment stands outside any functional group", header)
         _check_gs(gs, header, rules)
         end = index + 1
         while end < len(body) and body[end].elements[0] not in ("GE", "GS"):
@@ -150,9 +151,7 @@ def _split_transaction_sets(content: list[Segment], header: IsaHeader) -> tuple[
                 sets.append(TransactionSet(current, has_trailer=False))
             current = [segment]
         elif current is None:
-            raise EnvelopeError(
-                Ta1Note.INVALID_CONTENT, "a segment stands outside any transaction set", header
-            )
+            raise EnvelopeError(Ta1Note.INVALID_CONTENT, "a segment stands outside any transaction set", header)
         else:
             current.append(segment)
             if segment_id == "SE":

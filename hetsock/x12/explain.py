@@ -151,6 +151,8 @@ def explain_reply(text: str) -> list[str]:
         elif sid == "AK9":
             verdict = {"A": "accepted", "P": "partly accepted", "R": "rejected"}.get(s.get(1), s.get(1))
             reasons = [GROUP_TEXT.get(code, code) for code in s.elements[5:] if code]
-            lines.append(f"  group {verdict}: {s.get(4)} of {s.get(3)} transaction sets accepted"
-                         + ("; " + "; ".join(reasons) if reasons else ""))
+            lines.append(
+                f"  group {verdict}: {s.get(4)} of {s.get(3)} transaction sets accepted"
+                + ("; " + "; ".join(reasons) if reasons else "")
+            )
     return lines

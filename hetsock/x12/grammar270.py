@@ -174,7 +174,12 @@ def _prv(codes: str, qualifiers: str) -> SegmentSpec:
 def _ref(qualifiers: str, max_use: int, *, description: str = N) -> SegmentSpec:
     return SegmentSpec(
         "REF",
-        (E(R, "128", "ID", 2, 3, qualifiers), E(R, "127", "AN", 1, 50), E(description, "352", "AN", 1, 80), C(N, "C040")),
+        (
+            E(R, "128", "ID", 2, 3, qualifiers),
+            E(R, "127", "AN", 1, 50),
+            E(description, "352", "AN", 1, 80),
+            C(N, "C040"),
+        ),
         max_use=max_use,
         rules=(SyntaxRule("R", (2, 3)),),
     )
@@ -202,14 +207,29 @@ def _dmg(gender_codes: str | None) -> SegmentSpec:
 
 
 def _ins(indicator: str, relationship: str) -> SegmentSpec:
-    unused = [E(N, ref, kind, lo, hi) for ref, kind, lo, hi in (
-        ("875", "ID", 3, 3), ("1203", "ID", 2, 3), ("1216", "ID", 1, 3),
-    )]
-    more_unused = [E(N, ref, kind, lo, hi) for ref, kind, lo, hi in (
-        ("1219", "ID", 1, 1), ("584", "ID", 1, 2), ("1220", "ID", 1, 1), ("1073", "ID", 1, 1),
-        ("1250", "ID", 2, 3), ("1251", "AN", 1, 35), ("1165", "ID", 1, 1), ("19", "AN", 2, 30),
-        ("156", "ID", 2, 2), ("26", "ID", 2, 3),
-    )]
+    unused = [
+        E(N, ref, kind, lo, hi)
+        for ref, kind, lo, hi in (
+            ("875", "ID", 3, 3),
+            ("1203", "ID", 2, 3),
+            ("1216", "ID", 1, 3),
+        )
+    ]
+    more_unused = [
+        E(N, ref, kind, lo, hi)
+        for ref, kind, lo, hi in (
+            ("1219", "ID", 1, 1),
+            ("584", "ID", 1, 2),
+            ("1220", "ID", 1, 1),
+            ("1073", "ID", 1, 1),
+            ("1250", "ID", 2, 3),
+            ("1251", "AN", 1, 35),
+            ("1165", "ID", 1, 1),
+            ("19", "AN", 2, 30),
+            ("156", "ID", 2, 2),
+            ("26", "ID", 2, 3),
+        )
+    ]
     return SegmentSpec(
         "INS",
         (
@@ -269,7 +289,12 @@ def _trn() -> SegmentSpec:
 def _hl(level: str, child_codes: str, *, parent: str = R) -> SegmentSpec:
     return SegmentSpec(
         "HL",
-        (E(R, "628", "AN", 1, 12), E(parent, "734", "AN", 1, 12), E(R, "735", "ID", 1, 2, level), E(R, "736", "ID", 1, 1, child_codes)),
+        (
+            E(R, "628", "AN", 1, 12),
+            E(parent, "734", "AN", 1, 12),
+            E(R, "735", "ID", 1, 2, level),
+            E(R, "736", "ID", 1, 1, child_codes),
+        ),
         usage=R,
     )
 
@@ -300,7 +325,14 @@ _EQ = SegmentSpec(
         ),
         E(S, "1207", "ID", 3, 3, "FAM"),
         E(N, "1336", "ID", 1, 3),
-        C(S, "C004", E(R, "1328", "N0", 1, 2), E(S, "1328", "N0", 1, 2), E(S, "1328", "N0", 1, 2), E(S, "1328", "N0", 1, 2)),
+        C(
+            S,
+            "C004",
+            E(R, "1328", "N0", 1, 2),
+            E(S, "1328", "N0", 1, 2),
+            E(S, "1328", "N0", 1, 2),
+            E(S, "1328", "N0", 1, 2),
+        ),
     ),
     usage=R,
     rules=(SyntaxRule("R", (1, 2)),),
@@ -346,7 +378,11 @@ LOOP_2000A = LoopSpec(
         _hl("20", "1", parent=N),
         LoopSpec(
             "2100A",
-            (SegmentSpec("NM1", _nm1("2B 36 GP P5 PR", "24 46 FI NI PI XV XX", last=R, id_usage=R), usage=R, rules=_NM1_RULES),),
+            (
+                SegmentSpec(
+                    "NM1", _nm1("2B 36 GP P5 PR", "24 46 FI NI PI XV XX", last=R, id_usage=R), usage=R, rules=_NM1_RULES
+                ),
+            ),
             usage=R,
         ),
     ),
@@ -361,7 +397,12 @@ LOOP_2000B = LoopSpec(
         LoopSpec(
             "2100B",
             (
-                SegmentSpec("NM1", _nm1("1P 2B 36 80 FA GP P5 PR", "24 34 FI PI PP SV XV XX", last=R, id_usage=R), usage=R, rules=_NM1_RULES),
+                SegmentSpec(
+                    "NM1",
+                    _nm1("1P 2B 36 80 FA GP P5 PR", "24 34 FI PI PP SV XV XX", last=R, id_usage=R),
+                    usage=R,
+                    rules=_NM1_RULES,
+                ),
                 _ref("0B 1C 1D 1J 4A CT EL EO HPI JD N5 N7 Q4 SY TJ", 9, description=S),
                 _N3,
                 _N4,
@@ -455,11 +496,10 @@ SEGMENT_IDS_270 = frozenset(
 )
 
 #: Other X12 segment IDs: present in some transaction set, but not in the 270 (IK304 6).
-OTHER_X12_SEGMENT_IDS = frozenset(
-    """AAA ACT AK1 AK2 AK3 AK4 AK5 AK9 AMT BGN BPR CAS CL1 CLM CLP CN1 CR1 CR2 CR3 CRC CTP CTX
-    CUR DN1 DN2 DSB EB EC ENT FRM GE GS HCP HCR HSD IEA IK3 IK4 IK5 ISA K3 LE LIN LQ LS LUI LX
-    MEA MIA MOA MSG N1 N2 NTE OI PAT PER PLA PLB PS1 PWK QTY RDM SBR SV1 SV2 SV3 SV4 SV5 SV6 SV7
-    SVC SVD TA1 TOO TS2 TS3 UM UR""".split()
+OTHER_X12_SEGMENT_IDS = _codes(
+    "AAA ACT AK1 AK2 AK3 AK4 AK5 AK9 BGN BPR CAS CL1 CLM CLP CN1 CR1 CR2 CR3 CRC CTP CTX CUR DN1 DN2 "
+    "DSB EB EC ENT FRM GE GS HCP HCR HSD IEA IK3 IK4 IK5 ISA K3 LE LIN LQ LS LUI LX MEA MIA MOA MSG N1 N2 "
+    "NTE OI PAT PER PLA PLB PS1 PWK QTY RDM SBR SV1 SV2 SV3 SV4 SV5 SV6 SV7 SVC SVD TA1 TOO TS2 TS3 UM UR"
 )
 
 ACCEPTED_VERSIONS = frozenset({"005010X279A1", "005010X279"})

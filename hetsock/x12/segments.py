@@ -29,8 +29,7 @@ import attrs
 #: Characters X12 allows in data (the 005010 basic and extended character sets). Used to decide
 #: which characters may serve as delimiters and which element values hold an invalid character.
 X12_CHARACTERS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !\"&'()*+,-./:;?="
-    "abcdefghijklmnopqrstuvwxyz%@[]_{}\\|<>~^#$`"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !\"&'()*+,-./:;?=abcdefghijklmnopqrstuvwxyz%@[]_{}\\|<>~^#$`"
 )
 
 
@@ -104,19 +103,14 @@ def tokenize_untrusted(text: str, delimiters: Delimiters, *, first_ordinal: int 
     if pieces and pieces[-1] == "":
         pieces.pop()
     separator = delimiters.element
-    return [
-        Segment(ordinal, piece.split(separator))
-        for ordinal, piece in enumerate(pieces, start=first_ordinal)
-    ]
+    return [Segment(ordinal, piece.split(separator)) for ordinal, piece in enumerate(pieces, start=first_ordinal)]
 
 
 def write_segments(segments: Iterable[Segment | Sequence[str]], delimiters: Delimiters) -> str:
     """Render segments (or plain element lists) with ``delimiters``: the inverse of tokenizing."""
     separator = delimiters.element
     terminator = delimiters.segment
-    return "".join(
-        separator.join(s.elements if isinstance(s, Segment) else s) + terminator for s in segments
-    )
+    return "".join(separator.join(s.elements if isinstance(s, Segment) else s) + terminator for s in segments)
 
 
 def split_element(raw: str, delimiters: Delimiters) -> tuple[tuple[str, ...], ...]:

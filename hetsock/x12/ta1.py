@@ -36,8 +36,10 @@ def reply_parties(header: IsaHeader | None, receiver_id: str, d: Delimiters) -> 
     """(sender, receiver) of a reply to ``header``: the request's ends swapped."""
     if header is None:
         return Party("ZZ", receiver_id), Party("ZZ", "UNKNOWN")
+
     def qualifier(value: str) -> str:
         return value if len(value) == 2 and value.isascii() and value.isalnum() else "ZZ"
+
     sender = Party(qualifier(header[7]), echo(header.receiver_id, d, receiver_id)[:15])
     receiver = Party(qualifier(header[5]), echo(header.sender_id, d, "UNKNOWN")[:15])
     return sender, receiver
@@ -67,7 +69,12 @@ def render_ta1(
         if header.usage in ("P", "T"):
             usage = header.usage
     return render_interchange(
-        sender=sender, receiver=receiver, usage=usage, now=now, control=control, delimiters=d,
+        sender=sender,
+        receiver=receiver,
+        usage=usage,
+        now=now,
+        control=control,
+        delimiters=d,
         interchange_segments=[["TA1", ta101, ta102, ta103, "R", note.value]],
     )
 

@@ -32,6 +32,7 @@ elements), never for names, identifiers or dates, which may be patient data. At 
 from __future__ import annotations
 
 import datetime as dt
+
 import attrs
 
 from hetsock.x12.codes import ElementError, GroupError, SegmentError, TransactionSetError
@@ -149,6 +150,7 @@ class ValidatedSet:
 
 # --- element checks ------------------------------------------------------------------------
 
+
 def is_real_date(value: str) -> bool:
     """X12 DT CCYYMMDD that names a real day."""
     if len(value) != 8 or not is_digits(value):
@@ -237,13 +239,16 @@ def _check_composite(
                 out.append(ElementFinding(position, component_spec.ref, ElementError.REQUIRED_MISSING, component=index))
             continue
         if component_spec.usage == NOT_USED:
-            out.append(ElementFinding(position, component_spec.ref, ElementError.IMPLEMENTATION_NOT_USED, component=index))
+            out.append(
+                ElementFinding(position, component_spec.ref, ElementError.IMPLEMENTATION_NOT_USED, component=index)
+            )
             continue
         error = _value_error(part, component_spec, check)
         if error is not None:
             out.append(
-                ElementFinding(position, component_spec.ref, error, component=index,
-                               bad_value=_safe_copy(part, component_spec))
+                ElementFinding(
+                    position, component_spec.ref, error, component=index, bad_value=_safe_copy(part, component_spec)
+                )
             )
 
 
@@ -263,7 +268,7 @@ def check_elements(
         out.append(ElementFinding(len(compiled) + 1, "", ElementError.TOO_MANY_ELEMENTS))
     repetition_separator = d.repetition
     component_separator = d.component
-    for index, usage, kind, codes, minimum, maximum, repeats, element_spec in compiled:
+    for index, usage, kind, codes, minimum, maximum, _repeats, element_spec in compiled:
         if index > count:
             if usage == REQUIRED:
                 out.append(ElementFinding(index, element_spec.ref, ElementError.REQUIRED_MISSING))
@@ -318,9 +323,7 @@ def _check_element(
             continue
         error = _value_error(rep, spec, check_characters)
         if error is not None:
-            out.append(
-                ElementFinding(index, spec.ref, error, repetition=where, bad_value=_safe_copy(rep, spec))
-            )
+            out.append(ElementFinding(index, spec.ref, error, repetition=where, bad_value=_safe_copy(rep, spec)))
 
 
 def _check_syntax_rules(
@@ -363,8 +366,14 @@ def _check_syntax_rules(
             given = [p for p in rule.positions if present(p)]
             for p in given[1:]:
                 if p not in reported:
-                    out.append(ElementFinding(p, ref(p), ElementError.EXCLUSION_VIOLATED,
-                                              trigger=Trigger(segment.id, position, loop_id, given[0])))
+                    out.append(
+                        ElementFinding(
+                            p,
+                            ref(p),
+                            ElementError.EXCLUSION_VIOLATED,
+                            trigger=Trigger(segment.id, position, loop_id, given[0]),
+                        )
+                    )
                     reported.add(p)
 
 
@@ -380,6 +389,7 @@ def _check_date_format(segment: Segment, spec: SegmentSpec, out: list[ElementFin
 
 
 # --- the loop walk -------------------------------------------------------------------------
+
 
 class _Frame:
     __slots__ = ("counts", "index", "loop")
@@ -439,8 +449,11 @@ class _Walk:
             item = frame.loop.items[k]
             if item.usage == REQUIRED and frame.counts[k] == 0:
                 segment_id, loop_id = _item_id(item)
-                self.report(SegmentFinding(segment_id, position, loop_id or frame.loop.id,
-                                           SegmentError.REQUIRED_SEGMENT_MISSING))
+                self.report(
+                    SegmentFinding(
+                        segment_id, position, loop_id or frame.loop.id, SegmentError.REQUIRED_SEGMENT_MISSING
+                    )
+                )
 
     def hl(self, segment: Segment, position: int) -> None:
         self.close_frames(0, position)
@@ -468,7 +481,9 @@ class _Walk:
             if segment.get(2) != self.latest_hl.get(parent_level):
                 extra.append(ElementFinding(2, "734", ElementError.INVALID_CODE_VALUE))
             self.parents_named.add(segment.get(2))
-        elements = check_elements(segment, loop.trigger, self.d, self.check_characters, position=position, loop_id=loop.id)
+        elements = check_elements(
+            segment, loop.trigger, self.d, self.check_characters, position=position, loop_id=loop.id
+        )
         reported = {f.element for f in elements}
         elements.extend(f for f in extra if f.element not in reported)
         if elements:
@@ -514,7 +529,9 @@ class _Walk:
                 self.check(segment, item.trigger, position, item.id)
             else:
                 if frame.counts[k] > item.max_use:
-                    self.report(SegmentFinding(segment.id, position, frame.loop.id, SegmentError.SEGMENT_OVER_MAXIMUM_USE))
+                    self.report(
+                        SegmentFinding(segment.id, position, frame.loop.id, SegmentError.SEGMENT_OVER_MAXIMUM_USE)
+                    )
                 self.loops.append((frame.loop.id, segment))
                 self.check(segment, item, position, frame.loop.id)
             return True
@@ -541,7 +558,9 @@ class _Walk:
         self.close_frames(0, position)
         for level in ("20", "21", "22"):
             if not self.level_counts.get(level):
-                self.report(SegmentFinding("HL", position, HIERARCHY[level][0].id, SegmentError.REQUIRED_SEGMENT_MISSING))
+                self.report(
+                    SegmentFinding("HL", position, HIERARCHY[level][0].id, SegmentError.REQUIRED_SEGMENT_MISSING)
+                )
         for hl, hl_position, loop_id in self.hl_segments:
             has_children = hl.get(1) in self.parents_named
             child_code = hl.get(4)
@@ -631,10 +650,7 @@ def _with_business_unit(findings: list[SegmentFinding], loops: list[tuple[str, S
     trace = next((s.get(2) for loop, s in loops if loop == "2000C" and s.id == "TRN"), "")
     if not trace or not X12_CHARACTERS.issuperset(trace) or len(trace) > 50:
         return findings
-    return [
-        attrs.evolve(f, business_unit=trace) if f.loop_id in _LOOPS_WITH_BUSINESS_UNIT else f
-        for f in findings
-    ]
+    return [attrs.evolve(f, business_unit=trace) if f.loop_id in _LOOPS_WITH_BUSINESS_UNIT else f for f in findings]
 
 
 def validate_group(
@@ -655,10 +671,13 @@ def validate_group(
             validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text))
         if rules.single_inquiry and received > 1:
             validated = [
-                attrs.evolve(v, report=attrs.evolve(
-                    v.report,
-                    errors=(*v.report.errors, TransactionSetError.IMPLEMENTATION_CONVENTION_NOT_SUPPORTED)[:5],
-                ))
+                attrs.evolve(
+                    v,
+                    report=attrs.evolve(
+                        v.report,
+                        errors=(*v.report.errors, TransactionSetError.IMPLEMENTATION_CONVENTION_NOT_SUPPORTED)[:5],
+                    ),
+                )
                 for v in validated
             ]
     included = received

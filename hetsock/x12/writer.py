@@ -1,8 +1,8 @@
 """Writing outbound interchanges: fixed-width ISA, computed counts, caller-given control numbers.
 
 Every value is checked before it is written: an element separator or segment terminator inside
-a value would change the structure, and raises ``ValueError``; values echoed from a request go through :func:`echo` first, which
-replaces anything unsafe. Counts (SE01, GE01, IEA01) are computed, never passed in.
+a value would change the structure, and raises ``ValueError``. Values echoed from a request go
+through :func:`echo` first, which replaces anything unsafe. Counts (SE01, GE01, IEA01) are computed, never passed in.
 """
 
 from __future__ import annotations
@@ -74,16 +74,33 @@ def _check_values(segments: Sequence[Sequence[str]], delimiters: Delimiters) -> 
 
 
 def isa_elements(
-    *, sender: Party, receiver: Party, usage: str, now: dt.datetime, control: int,
-    delimiters: Delimiters, ack_requested: str = "0",
+    *,
+    sender: Party,
+    receiver: Party,
+    usage: str,
+    now: dt.datetime,
+    control: int,
+    delimiters: Delimiters,
+    ack_requested: str = "0",
 ) -> list[str]:
     """The 17 ISA elements (ID first), fixed widths applied."""
     return [
-        "ISA", "00", " " * 10, "00", " " * 10,
-        sender.qualifier, sender.id.ljust(15)[:15],
-        receiver.qualifier, receiver.id.ljust(15)[:15],
-        now.strftime("%y%m%d"), now.strftime("%H%M"),
-        delimiters.repetition, "00501", f"{control:09d}", ack_requested, usage,
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        sender.qualifier,
+        sender.id.ljust(15)[:15],
+        receiver.qualifier,
+        receiver.id.ljust(15)[:15],
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        delimiters.repetition,
+        "00501",
+        f"{control:09d}",
+        ack_requested,
+        usage,
         delimiters.component,
     ]
 
@@ -101,14 +118,26 @@ def render_interchange(
 ) -> str:
     """An interchange as text: ISA, any interchange-level segments (TA1), the groups, IEA."""
     segments: list[Sequence[str]] = [
-        isa_elements(sender=sender, receiver=receiver, usage=usage, now=now,
-                     control=control.interchange, delimiters=delimiters)
+        isa_elements(
+            sender=sender, receiver=receiver, usage=usage, now=now, control=control.interchange, delimiters=delimiters
+        )
     ]
     segments.extend(interchange_segments)
     for group_offset, group in enumerate(groups):
         group_control = str(control.group + group_offset)
-        segments.append(["GS", group.functional_id, group.sender_code, group.receiver_code,
-                         now.strftime("%Y%m%d"), now.strftime("%H%M%S"), group_control, "X", group.version])
+        segments.append(
+            [
+                "GS",
+                group.functional_id,
+                group.sender_code,
+                group.receiver_code,
+                now.strftime("%Y%m%d"),
+                now.strftime("%H%M%S"),
+                group_control,
+                "X",
+                group.version,
+            ]
+        )
         for set_offset, ts in enumerate(group.transaction_sets):
             set_control = f"{control.transaction + set_offset:04d}"
             segments.append(["ST", ts.set_id, set_control, ts.convention])

@@ -1,0 +1,79 @@
+"""``hetsock check``: exit status, plain-language explanations, and no patient data in output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hetsock.cli import main
+
+DATA = Path(__file__).parent / "data"
+PATIENT_DATA = ("DOE", "JANE", "1EG4TE5MK73", "19400401")
+
+
+@pytest.mark.parametrize("name", ["specimen.270", "specimen-lines.270", "specimen-many-eq.270", "specimen.wrapped"])
+def test_hets_samples_are_accepted(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(DATA / "hets" / name)]) == 0
+    out = capsys.readouterr().out
+    assert "ACCEPTED" in out
+    assert "DEMO0001" in out
+    for value in PATIENT_DATA:
+        assert value not in out
+
+
+def test_ta1_rejection_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = (DATA / "hets" / "specimen.270").read_bytes().replace(b"*ZZ*CMS            *", b"*ZZ*XYZ            *")
+    path = tmp_path / "bad.270"
+    path.write_bytes(bad)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED with a TA1" in out
+    assert "TA1*000005014*261122*0734*R*008~" in out
+    assert "ISA08 must be this system's receiver ID" in out
+
+
+def test_999_rejection_names_segment_and_element(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = (DATA / "hets" / "specimen.270").read_bytes().replace(b"EQ*30~", b"EQ*ZZ~")
+    path = tmp_path / "bad.270"
+    path.write_bytes(bad)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED with a 999" in out
+    assert "EQ (segment 11, loop 2110C) has element errors" in out
+    assert "EQ01 (repetition 1) is not one of the allowed codes (sent: ZZ)" in out
+    assert "IK3*EQ*11*2110C*8~" in out
+    for value in PATIENT_DATA:
+        assert value not in out
+
+
+def test_not_x12_and_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"hello, world")
+    assert main(["check", str(junk)]) == 2
+    assert main(["check", str(tmp_path / "missing.270")]) == 2
+    out = capsys.readouterr().out
+    assert "not an X12 interchange" in out
+    assert "unreadable" in out
+
+
+def test_worst_status_wins(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"nope")
+    assert main(["check", str(DATA / "hets" / "specimen.270"), str(junk)]) == 2
+
+
+def test_x12_profile_accepts_peer_270(capsys: pytest.CaptureFixture[str]) -> None:
+    peer = (
+        DATA / "peers" / "stupidedi" / "X279A1-HS270_generic-request-by-clinic-for-patient-subscriber-eligibility.edi"
+    )
+    assert main(["check", str(peer)]) == 1
+    assert main(["check", "--x12", str(peer)]) == 0
+
+
+def test_config_file_sets_receiver(tmp_path: Path) -> None:
+    config = tmp_path / "hetsock.toml"
+    config.write_text('[x12]\nreceiver_id = "OTHER"\n')
+    assert main(["check", "--config", str(config), str(DATA / "hets" / "specimen.270")]) == 1
+    config.write_text('[x12]\nprofile = "nonsense"\n')
+    assert main(["check", "--config", str(config), str(DATA / "hets" / "specimen.270")]) == 2
