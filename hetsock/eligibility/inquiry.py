@@ -109,54 +109,48 @@ class Inquiry:
     def from_transaction(cls, header: IsaHeader, gs: Segment, loops: Sequence[tuple[str, Segment]]) -> Inquiry:
         """Build from an accepted set's segments, each tagged with its loop ID."""
         d = header.delimiters
-        st = next(s for loop, s in loops if s.id == "ST")
-        bht = next((s for loop, s in loops if s.id == "BHT"), Segment(0, ["BHT"]))
-        parties: dict[str, Party] = {}
-        persons: dict[str, Person] = {}
+        st: list[str] = []
+        bht: list[str] = ["BHT"]
+        names: dict[str, list[str]] = {}
         addresses: dict[str, list[str]] = {}
-        demographics: dict[str, Segment] = {}
+        demographics: dict[str, list[str]] = {}
         traces: list[Trace] = []
         service_dates: tuple[dt.date, dt.date] | None = None
         subscriber_dates: tuple[dt.date, dt.date] | None = None
         service_types: list[str] = []
         procedures: list[ProcedureInquiry] = []
-        for loop, s in loops:
-            sid = s.elements[0]
-            if sid == "NM1" and loop in ("2100A", "2100B"):
-                parties[loop] = Party(s.get(1), s.get(2), s.get(3), s.get(8), s.get(9))
-            elif sid == "NM1" and loop in ("2100C", "2100D"):
-                persons[loop] = Person(s.get(3), s.get(4), s.get(5), s.get(7), s.get(8), s.get(9), None, "")
-            elif sid in ("N3", "N4") and loop in ("2100C", "2100D"):
-                addresses.setdefault(loop, []).extend(s.elements[1:])
-            elif sid == "DMG" and loop in ("2100C", "2100D"):
-                demographics[loop] = s
-            elif sid == "TRN":
-                traces.append(Trace(s.get(1), s.get(2), s.get(3), s.get(4)))
-            elif sid == "DTP" and s.get(1) == "291":
-                dates = _dates(s.get(2), s.get(3))
-                if loop in ("2100C", "2100D"):
-                    subscriber_dates = subscriber_dates or dates
-                else:
-                    service_dates = service_dates or dates
+        for loop, segment in loops:
+            e = segment.elements
+            sid = e[0]
+            if sid == "NM1":
+                names[loop] = e
             elif sid == "EQ":
-                if s.get(1):
-                    service_types.extend(s.get(1).split(d.repetition))
-                if s.get(2):
-                    parts = s.get(2).split(d.component)
+                if len(e) > 1 and e[1]:
+                    service_types.extend(e[1].split(d.repetition))
+                if len(e) > 2 and e[2]:
+                    parts = e[2].split(d.component)
                     procedures.append(
                         ProcedureInquiry(
                             parts[0], parts[1] if len(parts) > 1 else "", tuple(p for p in parts[2:6] if p)
                         )
                     )
-        for loop, person in list(persons.items()):
-            dmg = demographics.get(loop)
-            persons[loop] = attrs.evolve(
-                person,
-                birth_date=_date(dmg.get(2)) if dmg is not None and dmg.get(1) == "D8" else None,
-                gender=dmg.get(3) if dmg is not None else "",
-                address=tuple(addresses.get(loop, ())),
-            )
-        empty = Party("", "", "", "", "")
+            elif sid == "TRN":
+                traces.append(Trace(e[1], e[2], e[3], e[4] if len(e) > 4 else ""))
+            elif sid == "DMG":
+                demographics[loop] = e
+            elif sid == "DTP" and e[1] == "291":
+                dates = _dates(e[2], e[3])
+                if loop in ("2100C", "2100D"):
+                    subscriber_dates = subscriber_dates or dates
+                else:
+                    service_dates = service_dates or dates
+            elif sid in ("N3", "N4"):
+                addresses.setdefault(loop, []).extend(e[1:])
+            elif sid == "ST":
+                st = e
+            elif sid == "BHT":
+                bht = e
+        gs_elements = gs.elements
         return cls(
             submitter_id=header.sender_id,
             receiver_id=header.receiver_id,
@@ -164,24 +158,52 @@ class Inquiry:
             receiver_qualifier=header.receiver_qualifier,
             usage=header.usage,
             interchange_control=header.control_number,
-            group_sender=gs.get(2),
-            group_receiver=gs.get(3),
-            group_control=gs.get(6),
-            version=gs.get(8),
-            transaction_control=st.get(2),
-            reference=bht.get(3),
-            purpose=bht.get(2),
-            created=bht.get(4) + bht.get(5),
-            source=parties.get("2100A", empty),
-            receiver=parties.get("2100B", empty),
-            subscriber=persons.get("2100C", Person("", "", "", "", "", "", None, "")),
-            dependent=persons.get("2100D"),
+            group_sender=gs_elements[2],
+            group_receiver=gs_elements[3],
+            group_control=gs_elements[6],
+            version=gs_elements[8],
+            transaction_control=_at(st, 2),
+            reference=_at(bht, 3),
+            purpose=_at(bht, 2),
+            created=_at(bht, 4) + _at(bht, 5),
+            source=_party(names.get("2100A")),
+            receiver=_party(names.get("2100B")),
+            subscriber=_person(names.get("2100C"), demographics.get("2100C"), addresses.get("2100C")),
+            dependent=_person(names["2100D"], demographics.get("2100D"), addresses.get("2100D"))
+            if "2100D" in names
+            else None,
             traces=tuple(traces),
             service_dates=subscriber_dates or service_dates,
             service_types=tuple(service_types),
             procedures=tuple(procedures),
             delimiters=d,
         )
+
+
+def _at(elements: list[str], position: int) -> str:
+    return elements[position] if position < len(elements) else ""
+
+
+def _party(nm1: list[str] | None) -> Party:
+    if nm1 is None:
+        return Party("", "", "", "", "")
+    return Party(_at(nm1, 1), _at(nm1, 2), _at(nm1, 3), _at(nm1, 8), _at(nm1, 9))
+
+
+def _person(nm1: list[str] | None, dmg: list[str] | None, address: list[str] | None) -> Person:
+    nm1 = nm1 or ["NM1"]
+    birth_date = _date(dmg[2]) if dmg is not None and _at(dmg, 1) == "D8" else None
+    return Person(
+        _at(nm1, 3),
+        _at(nm1, 4),
+        _at(nm1, 5),
+        _at(nm1, 7),
+        _at(nm1, 8),
+        _at(nm1, 9),
+        birth_date,
+        _at(dmg, 3) if dmg is not None else "",
+        tuple(address or ()),
+    )
 
 
 def _dates(qualifier: str, value: str) -> tuple[dt.date, dt.date] | None:

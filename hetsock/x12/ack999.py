@@ -11,6 +11,7 @@ or ``R`` and up to five IK502 codes); and AK9 (A, P or R, the counts, up to five
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from hetsock.x12.isa import IsaHeader
 from hetsock.x12.segments import Delimiters
@@ -82,25 +83,37 @@ def ack_body(report: GroupReport, d: Delimiters) -> list[list[str]]:
     return body
 
 
+def _group_code(value: str, d: Delimiters, fallback: str) -> str:
+    """A reply's GS02/GS03: the request's code made safe, else the ISA ID; 2 to 15 characters
+    (a blank request code and a one-character ISA ID must not give a GS the envelope refuses)."""
+    code = echo(value, d, fallback)
+    return code if len(code) >= 2 else code.ljust(2)
+
+
 def render_999(
     header: IsaHeader,
     group_sender: str,
     group_receiver: str,
-    report: GroupReport,
+    report: GroupReport | Sequence[GroupReport],
     *,
     now: dt.datetime,
     control: ControlNumbers,
     receiver_id: str = "CMS",
 ) -> str:
-    """A 999 for ``report``, from the request's receiver back to its sender."""
+    """A 999 for ``report``, from the request's receiver back to its sender.
+
+    Several reports (an interchange of several groups, plain X12 profile only) give one 999
+    transaction set per group, in one FA group.
+    """
+    reports = [report] if isinstance(report, GroupReport) else list(report)
     d = reply_delimiters(header)
     sender, receiver = reply_parties(header, receiver_id, d)
     group = OutboundGroup(
         functional_id="FA",
-        sender_code=echo(group_receiver, d, sender.id),
-        receiver_code=echo(group_sender, d, receiver.id),
+        sender_code=_group_code(group_receiver, d, sender.id),
+        receiver_code=_group_code(group_sender, d, receiver.id),
         version=ACK_VERSION,
-        transaction_sets=[OutboundSet("999", ACK_VERSION, ack_body(report, d))],
+        transaction_sets=[OutboundSet("999", ACK_VERSION, ack_body(r, d)) for r in reports],
     )
     return render_interchange(
         sender=sender, receiver=receiver, usage=header.usage, now=now, control=control, delimiters=d, groups=[group]

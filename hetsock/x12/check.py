@@ -107,16 +107,19 @@ def check_270(
             control_number=header.control_number,
             submitter_id=header.sender_id,
         )
-    report, validated = validate_group(group, header.delimiters, rules, clean_text=interchange.clean_text)
-    if not report.accepted or not validated:
+    d = header.delimiters
+    results = [validate_group(g, d, rules, clean_text=interchange.clean_text) for g in interchange.groups]
+    report, validated = results[0]
+    if any(not r.accepted or not v for r, v in results):
+        reports = [r for r, _ in results]
         reply = render_999(
-            header, group.gs.get(2), group.gs.get(3), report, now=now, control=control, receiver_id=receiver_id
+            header, group.gs.get(2), group.gs.get(3), reports, now=now, control=control, receiver_id=receiver_id
         )
         return Rejected(
             "999",
             reply,
             detail="the 270 breaks X12 or 005010X279A1 rules",
-            report=report,
+            report=next(r for r, v in results if not r.accepted or not v),
             control_number=header.control_number,
             submitter_id=header.sender_id,
         )

@@ -7,13 +7,13 @@ Theory of operation
 :class:`NotAnInterchangeError`; HETS answers those with its proprietary error, not a TA1. Everything
 else either yields an :class:`Interchange` or raises :class:`EnvelopeError` carrying the TA1
 note. The checks, in order: the ISA (``isa.py``); an IEA as the last segment (023 when there is
-none or it lacks its terminator, 024 when anything follows it); IEA02 equal to ISA13 (001); IEA01 equal to the number of
-groups (021); then the group structure, whose faults are 024: every segment between ISA and IEA
-belongs to a GS ... GE group, the GS is well formed (eight elements, GS04 a real date, GS05 a
-time, GS06 one to nine digits, GS07 ``X``), every group holds ST ... SE sets and nothing
-between them, and under the HETS profile there is exactly one group with GS02 = ISA06 and
-GS03 = ISA08 and at least one transaction set. Faults the 999 reports (GS01, GS08, the GE, the
-SE) are left to ``validate.py``.
+none or it lacks its terminator, 024 when anything follows it); IEA02 equal to ISA13 (001);
+IEA01 equal to the number of groups (021); then the group structure, whose faults are 024:
+every segment between ISA and IEA belongs to a GS ... GE group, the GS is well formed (eight
+elements, GS04 a real date, GS05 a time, GS06 one to nine digits, GS07 ``X``), every group
+holds ST ... SE sets and nothing between them, and under the HETS profile there is exactly
+one group with GS02 = ISA06 and GS03 = ISA08 and at least one transaction set. Faults the 999
+reports (GS01, GS08, the GE, the SE) are left to ``validate.py``.
 
 Bytes are decoded as Latin-1, which maps every byte to one character, so decoding never fails
 and positions in the text are positions in the bytes.
@@ -21,12 +21,12 @@ and positions in the text are positions in the bytes.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import attrs
 
 from hetsock.x12.codes import Ta1Note
+from hetsock.x12.dates import is_real_date, is_valid_time
 from hetsock.x12.isa import ISA_LENGTH, EnvelopeError, IsaHeader, is_digits, read_isa_untrusted
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment, tokenize_untrusted
@@ -126,6 +126,11 @@ def _allowed_characters(d: Delimiters) -> frozenset[str]:
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:
     groups: list[Group] = []
     index = 0
+    if not rules.single_inquiry:
+        # X12 lets TA1 segments stand between ISA and the first GS (an acknowledgment of an
+        # interchange); the plain X12 profile reads past them. HETS takes none.
+        while index < len(body) and body[index].elements[0] == "TA1":
+            index += 1
     while index < len(body):
         gs = body[index]
         if gs.elements[0] != "GS":
@@ -162,16 +167,6 @@ def _split_transaction_sets(content: list[Segment], header: IsaHeader) -> tuple[
     return tuple(sets)
 
 
-def _valid_ccyymmdd(value: str) -> bool:
-    if len(value) != 8 or not is_digits(value):
-        return False
-    try:
-        dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return False
-    return True
-
-
 def _check_gs(gs: Segment, header: IsaHeader, rules: Rules) -> None:
     def bad(detail: str) -> EnvelopeError:
         return EnvelopeError(Ta1Note.INVALID_CONTENT, f"invalid GS segment: {detail}", header)
@@ -184,7 +179,7 @@ def _check_gs(gs: Segment, header: IsaHeader, rules: Rules) -> None:
     for position in (2, 3):
         if not 2 <= len(e[position]) <= 15 or not e[position].isprintable():
             raise bad(f"GS0{position} is not 2 to 15 characters")
-    if not _valid_ccyymmdd(e[4]):
+    if not is_real_date(e[4]):
         raise bad("GS04 is not a real date CCYYMMDD")
     if not is_valid_time(e[5]):
         raise bad("GS05 is not a real time")
@@ -199,12 +194,3 @@ def _check_gs(gs: Segment, header: IsaHeader, rules: Rules) -> None:
             raise bad("GS02 does not match ISA06")
         if e[3] != header.receiver_id:
             raise bad("GS03 does not match ISA08")
-
-
-def is_valid_time(value: str) -> bool:
-    """X12 TM: HHMM, HHMMSS, or HHMMSS with 1-2 decimal seconds digits."""
-    if not 4 <= len(value) <= 8 or len(value) == 5 or not is_digits(value):
-        return False
-    if int(value[:2]) > 23 or int(value[2:4]) > 59:
-        return False
-    return len(value) < 6 or int(value[4:6]) <= 59

@@ -13,6 +13,7 @@ import datetime as dt
 
 from hetsock.x12.codes import Ta1Note
 from hetsock.x12.isa import IsaHeader, is_delimiter_character, is_digits
+from hetsock.x12.rules import X12_ID_QUALIFIERS
 from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
 from hetsock.x12.writer import ControlNumbers, Party, echo, render_interchange
 
@@ -27,6 +28,8 @@ def reply_delimiters(header: IsaHeader | None) -> Delimiters:
         len(d.as_set()) == 4
         and all(is_delimiter_character(c) for c in roles)
         and is_delimiter_character(d.segment, terminator=True)
+        # ISA11 is checked as text too (isa.py): a control character there is not valid.
+        and d.repetition.isprintable()
     ):
         return d
     return DEFAULT_DELIMITERS
@@ -37,11 +40,13 @@ def reply_parties(header: IsaHeader | None, receiver_id: str, d: Delimiters) -> 
     if header is None:
         return Party("ZZ", receiver_id), Party("ZZ", "UNKNOWN")
 
+    # The reply must pass X12's own ISA checks: an I05 qualifier, and IDs that do not start
+    # with a blank (a request's ISA05 ``00`` or ISA06 `` X`` is echoed as ``ZZ``/``X``).
     def qualifier(value: str) -> str:
-        return value if len(value) == 2 and value.isascii() and value.isalnum() else "ZZ"
+        return value if value in X12_ID_QUALIFIERS else "ZZ"
 
-    sender = Party(qualifier(header[7]), echo(header.receiver_id, d, receiver_id)[:15])
-    receiver = Party(qualifier(header[5]), echo(header.sender_id, d, "UNKNOWN")[:15])
+    sender = Party(qualifier(header[7]), echo(header.receiver_id.lstrip(" "), d, receiver_id)[:15])
+    receiver = Party(qualifier(header[5]), echo(header.sender_id.lstrip(" "), d, "UNKNOWN")[:15])
     return sender, receiver
 
 

@@ -31,12 +31,14 @@ elements), never for names, identifiers or dates, which may be patient data. At 
 
 from __future__ import annotations
 
-import datetime as dt
+import bisect
 
 import attrs
 
 from hetsock.x12.codes import ElementError, GroupError, SegmentError, TransactionSetError
+from hetsock.x12.dates import is_real_date, is_real_range, is_valid_time
 from hetsock.x12.envelope import Group, TransactionSet
+from hetsock.x12.fastpath import fast_accept
 from hetsock.x12.grammar270 import (
     ACCEPTED_VERSIONS,
     BHT,
@@ -151,31 +153,6 @@ class ValidatedSet:
 # --- element checks ------------------------------------------------------------------------
 
 
-def is_real_date(value: str) -> bool:
-    """X12 DT CCYYMMDD that names a real day."""
-    if len(value) != 8 or not is_digits(value):
-        return False
-    try:
-        dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return False
-    return True
-
-
-def is_real_range(value: str) -> bool:
-    """RD8 CCYYMMDD-CCYYMMDD: two real dates, the end not before the start."""
-    start, dash, end = value.partition("-")
-    return bool(dash) and is_real_date(start) and is_real_date(end) and start <= end
-
-
-def _time_ok(value: str) -> bool:
-    if not 4 <= len(value) <= 8 or len(value) == 5 or not is_digits(value):
-        return False
-    if int(value[:2]) > 23 or int(value[2:4]) > 59:
-        return False
-    return len(value) < 6 or int(value[4:6]) <= 59
-
-
 def _numeric_error(value: str, spec: ElementSpec) -> ElementError | None:
     digits = value[1:] if value[:1] == "-" else value
     if spec.kind == "R":
@@ -211,7 +188,7 @@ def _value_error(value: str, spec: ElementSpec, check_characters: bool) -> Eleme
     if kind == "DT":
         return None if is_real_date(value) else ElementError.INVALID_DATE
     if kind == "TM":
-        return None if _time_ok(value) else ElementError.INVALID_TIME
+        return None if is_valid_time(value) else ElementError.INVALID_TIME
     return _numeric_error(value, spec)
 
 
@@ -593,6 +570,10 @@ def validate_transaction_set(
     if set_id != "270":
         errors.append(TransactionSetError.NOT_SUPPORTED if set_id else TransactionSetError.INVALID_TRANSACTION_SET_ID)
         return ValidatedSet(TransactionSetReport(set_id, control, convention, (), tuple(errors)), ())
+    if clean_text:
+        fast = fast_accept(segments, d, rules.single_inquiry)
+        if fast is not None:
+            return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(fast))
     if not 4 <= len(control) <= 9 or not X12_CHARACTERS.issuperset(control):
         errors.append(TransactionSetError.INVALID_CONTROL_NUMBER)
     if convention not in ACCEPTED_VERSIONS:
@@ -637,20 +618,42 @@ def validate_transaction_set(
         walk.report(SegmentFinding("ST", 1, "", SegmentError.ELEMENT_ERRORS, tuple(st_elements)))
 
     findings = [f for position in sorted(walk.findings) for f in walk.findings[position]]
-    findings = _with_business_unit(findings, walk.loops)[:MAX_SEGMENT_FINDINGS]
+    findings = _with_business_unit(findings, walk.loops, walk.hl_segments)[:MAX_SEGMENT_FINDINGS]
     if findings:
         errors.append(TransactionSetError.SEGMENTS_IN_ERROR)
     report = TransactionSetReport(set_id, control, convention, tuple(findings), tuple(errors[:5]))
     return ValidatedSet(report, tuple(walk.loops))
 
 
-def _with_business_unit(findings: list[SegmentFinding], loops: list[tuple[str, Segment]]) -> list[SegmentFinding]:
+def _with_business_unit(
+    findings: list[SegmentFinding],
+    loops: list[tuple[str, Segment]],
+    hl_segments: list[tuple[Segment, int, str]],
+) -> list[SegmentFinding]:
     if not any(f.loop_id in _LOOPS_WITH_BUSINESS_UNIT for f in findings):
         return findings
-    trace = next((s.get(2) for loop, s in loops if loop == "2000C" and s.id == "TRN"), "")
-    if not trace or not X12_CHARACTERS.issuperset(trace) or len(trace) > 50:
-        return findings
-    return [attrs.evolve(f, business_unit=trace) if f.loop_id in _LOOPS_WITH_BUSINESS_UNIT else f for f in findings]
+    # Each subscriber (2000C, with its 2000D dependents) is a business unit: the position of
+    # its HL and its first TRN02. ``loops`` and ``hl_segments`` list the 2000C HLs alike.
+    starts = [position for _, position, loop_id in hl_segments if loop_id == "2000C"]
+    traces: list[str] = []
+    for loop, segment in loops:
+        if loop == "2000C" and segment.id == "HL":
+            traces.append("")
+        elif loop == "2000C" and segment.id == "TRN" and traces and not traces[-1]:
+            traces[-1] = segment.get(2)
+    out: list[SegmentFinding] = []
+    for f in findings:
+        if f.loop_id in _LOOPS_WITH_BUSINESS_UNIT:
+            # A missing segment is reported at the segment after its loop: maybe the next HL.
+            if f.code is SegmentError.REQUIRED_SEGMENT_MISSING:
+                unit = bisect.bisect_left(starts, f.position) - 1
+            else:
+                unit = bisect.bisect_right(starts, f.position) - 1
+            trace = traces[unit] if unit >= 0 else ""
+            if trace and X12_CHARACTERS.issuperset(trace) and len(trace) <= 50:
+                f = attrs.evolve(f, business_unit=trace)
+        out.append(f)
+    return out
 
 
 def validate_group(

@@ -1,0 +1,33 @@
+"""X12 date and time values: DT (CCYYMMDD), RD8 ranges and TM."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hetsock.x12.isa import is_digits
+
+
+def is_real_date(value: str) -> bool:
+    """X12 DT CCYYMMDD that names a real day."""
+    if len(value) != 8 or not is_digits(value):
+        return False
+    try:
+        dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def is_real_range(value: str) -> bool:
+    """RD8 CCYYMMDD-CCYYMMDD: two real dates, the end not before the start."""
+    start, dash, end = value.partition("-")
+    return bool(dash) and is_real_date(start) and is_real_date(end) and start <= end
+
+
+def is_valid_time(value: str) -> bool:
+    """X12 TM: HHMM, HHMMSS, or HHMMSS with one or two decimal-seconds digits."""
+    if not 4 <= len(value) <= 8 or len(value) == 5 or not is_digits(value):
+        return False
+    if int(value[:2]) > 23 or int(value[2:4]) > 59:
+        return False
+    return len(value) < 6 or int(value[4:6]) <= 59

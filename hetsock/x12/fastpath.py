@@ -1,0 +1,230 @@
+"""A fast accept path: the whole 005010X279A1 270 as one regular expression.
+
+Theory of operation
+-------------------
+The 270's grammar (loops, segment order, repeat counts, element counts, lengths, data types and
+most code lists) is regular, so :func:`transaction_pattern` compiles it, once per delimiter set
+and profile, into one expression over the text of an ST ... SE. A transaction set whose text
+matches, and whose few non-regular facts also hold, is valid:
+
+* real dates (BHT04, DMG02 with D8, DTP03 with D8 or RD8) and RD8 ranges in order;
+* the HL hierarchy: HL01 counting from 1, HL02 naming the latest HL of the parent level, HL04
+  saying truly whether children follow;
+* the X12 syntax rules (paired, conditional, exclusion elements);
+* code lists too long to spell in the expression (EQ01 service types) and R digit counts;
+* SE01 the segment count, SE02 equal to ST02, ST03 the 270 guide.
+
+The non-regular facts are checked in one pass that also tags each segment with its loop ID, as
+the walk would. The fast path only ever answers "valid"; anything else, including
+text with a character outside the X12 set, goes to the full walk in ``validate.py``, which
+finds and names every fault. ``tests/test_fastpath.py`` checks the two never disagree.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from hetsock.x12.dates import is_real_date, is_real_range
+from hetsock.x12.grammar270 import (
+    ACCEPTED_VERSIONS,
+    BHT,
+    HIERARCHY,
+    LOOP_2000A,
+    LOOP_2000B,
+    LOOP_2000C,
+    LOOP_2000D,
+    NOT_USED,
+    REQUIRED,
+    SE,
+    SERVICE_TYPE_CODES,
+    ST,
+    ElementSpec,
+    LoopSpec,
+    SegmentSpec,
+)
+from hetsock.x12.segments import Delimiters, Segment
+
+#: Transaction sets longer than this skip the fast path (a 270 is a few dozen segments).
+MAX_FAST_SEGMENTS = 400
+
+#: Code lists longer than this are matched loosely by the expression and checked in Python.
+_MAX_SPELLED_CODES = 40
+
+_LEVEL_LETTER = {"20": "A", "21": "B", "22": "C", "23": "D"}
+
+
+def _sequence(forms: list[tuple[str, str]], separator: str) -> str:
+    """Elements (usage, pattern) joined by ``separator``, as they follow a segment ID (each with
+    its separator before it): required up to the last required one, then an optional nested
+    tail, so trailing empty elements may be left off."""
+
+    def form(usage: str, pattern: str) -> str:
+        if usage == NOT_USED:
+            return ""
+        return pattern if usage == REQUIRED else f"(?:{pattern})?"
+
+    last_required = max((i for i, (usage, _) in enumerate(forms, start=1) if usage == REQUIRED), default=0)
+    head = "".join(separator + form(u, p) for u, p in forms[:last_required])
+    tail = ""
+    for usage, pattern in reversed(forms[last_required:]):
+        tail = f"(?:{separator}{form(usage, pattern)}{tail})?"
+    return head + tail
+
+
+def _simple_pattern(spec: ElementSpec, any_char: str) -> str:
+    kind = spec.kind
+    if kind == "ID" and spec.codes is not None and len(spec.codes) <= _MAX_SPELLED_CODES:
+        return "(?:" + "|".join(re.escape(c) for c in sorted(spec.codes, key=len, reverse=True)) + ")"
+    if kind in ("ID", "AN"):
+        return f"{any_char}{{{spec.minimum},{spec.maximum}}}"
+    if kind == "DT":
+        return "[0-9]{8}"
+    if kind == "TM":
+        return "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?"
+    if kind == "N0":
+        return f"-?[0-9]{{{spec.minimum},{spec.maximum}}}"
+    return r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # R: digit count checked in Python
+
+
+def _element_pattern(spec: ElementSpec, d: Delimiters, any_char: str) -> str:
+    if spec.kind == "C":
+        if not spec.components:  # a composite the guide does not use: its pattern is never used
+            return ""
+        forms = [(c.usage, _simple_pattern(c, any_char)) for c in spec.components]
+        first_usage, first = forms[0]
+        rest = _sequence(forms[1:], re.escape(d.component))
+        return first + rest if first_usage == REQUIRED else f"(?:{first})?{rest}"
+    single = _simple_pattern(spec, any_char)
+    if spec.repeats > 1:
+        return f"{single}(?:{re.escape(d.repetition)}{single}){{0,{spec.repeats - 1}}}"
+    return single
+
+
+def _segment_pattern(spec: SegmentSpec, d: Delimiters, any_char: str) -> str:
+    forms = [(e.usage, _element_pattern(e, d, any_char)) for e in spec.elements]
+    return re.escape(spec.id) + _sequence(forms, re.escape(d.element)) + re.escape(d.segment)
+
+
+def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str) -> str:
+    parts = []
+    for index, item in enumerate(loop.items):
+        if isinstance(item, LoopSpec):
+            body, high = _loop_pattern(item, d, any_char), item.max_repeat
+        else:
+            body, high = _segment_pattern(item, d, any_char), item.max_use
+        if index == 0:
+            parts.append(body)
+        else:
+            low = 1 if item.usage == REQUIRED else 0
+            parts.append(f"(?:{body}){{{low},{high}}}")
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=32)
+def transaction_pattern(d: Delimiters, single_inquiry: bool) -> re.Pattern[str]:
+    """The compiled expression for a whole ST ... SE in delimiters ``d``."""
+    any_char = "[^" + re.escape(d.element + d.repetition + d.component + d.segment) + "]"
+    a, b, c, dependent = (_loop_pattern(loop, d, any_char) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D))
+    body = a + b + c if single_inquiry else f"(?:{a}(?:{b}(?:{c}(?:{dependent})*)+)+)+"
+    header = _segment_pattern(ST, d, any_char) + _segment_pattern(BHT, d, any_char)
+    return re.compile(header + body + _segment_pattern(SE, d, any_char))
+
+
+#: EQ01's service type codes (too many to spell in the expression).
+_SERVICE_TYPES: frozenset[str] = frozenset(SERVICE_TYPE_CODES.split())
+
+
+def _present(e: list[str], position: int) -> bool:
+    return position < len(e) and e[position] != ""
+
+
+def _date_ok(qualifier: str, value: str) -> bool:
+    if qualifier == "D8":
+        return is_real_date(value)
+    if qualifier == "RD8":
+        return is_real_range(value)
+    return True
+
+
+def _facts_hold(segment_id: str, e: list[str], d: Delimiters) -> bool:
+    """The non-regular facts of one segment the expression matched (the rules of grammar270)."""
+    if segment_id == "NM1":  # P0809 (NM110-NM112 are not used, so C1110 and C1203 hold)
+        return _present(e, 8) == _present(e, 9)
+    if segment_id == "DMG":  # P0102 and the D8 date (DMG10/DMG11 are not used)
+        return _present(e, 1) == _present(e, 2) and (not _present(e, 2) or _date_ok(e[1], e[2]))
+    if segment_id == "DTP":
+        return _date_ok(e[2], e[3])
+    if segment_id == "EQ":  # R0102 and the service type codes
+        if not (_present(e, 1) or _present(e, 2)):
+            return False
+        return not _present(e, 1) or _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
+    if segment_id == "N4":  # E0207, C0704 (N405/N406 are not used, so C0605 holds)
+        return not (_present(e, 7) and (_present(e, 2) or not _present(e, 4)))
+    if segment_id == "PRV":  # P0203
+        return _present(e, 2) == _present(e, 3)
+    if segment_id == "AMT":  # R: at most 18 digits
+        return sum(c.isdigit() for c in e[2]) <= 18
+    if segment_id == "BHT":
+        return is_real_date(e[4])
+    return True
+
+
+def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) -> list[tuple[str, Segment]] | None:
+    """The loop-tagged segments when the set is certainly valid; ``None`` when the walk must judge.
+
+    Takes the segments of one ST ... SE (SE included) whose interchange text holds only X12
+    characters and its delimiters.
+    """
+    if len(segments) > MAX_FAST_SEGMENTS or segments[-1].elements[0] != "SE":
+        return None
+    separator = d.element
+    text = d.segment.join([separator.join(s.elements) for s in segments]) + d.segment
+    if transaction_pattern(d, single_inquiry).fullmatch(text) is None:
+        return None
+    st, se = segments[0].elements, segments[-1].elements
+    if st[3] not in ACCEPTED_VERSIONS or se[2] != st[2] or int(se[1]) != len(segments):
+        return None
+    tagged: list[tuple[str, Segment]] = []
+    letter = ""
+    stage = "2000"
+    hl_count = 0
+    latest: dict[str, str] = {}
+    child_codes: dict[str, str] = {}
+    parents: set[str] = set()
+    for segment in segments:
+        e = segment.elements
+        segment_id = e[0]
+        if segment_id == "HL":
+            level = e[3]
+            hl_count += 1
+            if e[1] != str(hl_count):
+                return None
+            parent_level = HIERARCHY[level][1]
+            if parent_level is not None and e[2] != latest.get(parent_level):
+                return None
+            latest[level] = e[1]
+            child_codes[e[1]] = e[4]
+            parents.add(e[2])
+            letter = _LEVEL_LETTER[level]
+            stage = "2000"
+            tagged.append(("2000" + letter, segment))
+            continue
+        if segment_id in ("ST", "BHT", "SE"):
+            loop = ""
+        elif segment_id == "TRN":
+            loop = "2000" + letter
+        elif segment_id == "NM1":
+            stage = "2100"
+            loop = "2100" + letter
+        elif segment_id == "EQ":
+            stage = "2110"
+            loop = "2110" + letter
+        else:
+            loop = stage + letter
+        if not _facts_hold(segment_id, e, d):
+            return None
+        tagged.append((loop, segment))
+    if any((code == "1") != (hl_id in parents) for hl_id, code in child_codes.items()):
+        return None
+    return tagged

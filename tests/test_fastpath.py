@@ -1,0 +1,119 @@
+"""The fast accept path never disagrees with the full walk.
+
+``fastpath.fast_accept`` may only say "valid" when ``validate``'s walk finds nothing, and must
+tag every segment with the loop ID the walk gives. Checked on every sample 270 and on
+hypothesis mutations of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hetsock.x12.envelope import NotAnInterchangeError, read_interchange_untrusted
+from hetsock.x12.fastpath import fast_accept
+from hetsock.x12.isa import EnvelopeError
+from hetsock.x12.rules import Rules
+from hetsock.x12.validate import validate_transaction_set
+
+DATA = Path(__file__).parent / "data"
+SAMPLES = [
+    *sorted((DATA / "hets").glob("*.270")),
+    *sorted(p for p in (DATA / "peers").glob("*/*") if "270" in p.name and "4010" not in p.name),
+]
+
+
+def _agree(text: str, rules: Rules) -> bool | None:
+    """Whether fast and slow agree; None when the text is not a readable interchange."""
+    try:
+        interchange = read_interchange_untrusted(text, rules)
+    except (EnvelopeError, NotAnInterchangeError):
+        return None
+    d = interchange.header.delimiters
+    for group in interchange.groups:
+        for ts in group.transaction_sets:
+            fast = fast_accept(ts.segments, d, rules.single_inquiry) if ts.has_trailer else None
+            slow = validate_transaction_set(ts, d, rules, clean_text=False)
+            if fast is None:
+                continue
+            if not slow.report.accepted:
+                return False
+            if [(loop, s.ordinal) for loop, s in fast] != [(loop, s.ordinal) for loop, s in slow.loops]:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_samples_take_the_fast_path_and_agree(path: Path) -> None:
+    rules = Rules.hets() if path.parent.name == "hets" else Rules.x12()
+    text = path.read_bytes().decode("latin-1")
+    interchange = read_interchange_untrusted(text, rules)
+    ts = interchange.groups[0].transaction_sets[0]
+    assert fast_accept(ts.segments, interchange.header.delimiters, rules.single_inquiry) is not None
+    assert _agree(text, rules) is True
+
+
+_VALUES = st.sampled_from(
+    [
+        "",
+        "30",
+        "ZZ",
+        "1",
+        "0",
+        "2",
+        "20",
+        "21",
+        "22",
+        "23",
+        "D8",
+        "RD8",
+        "20260230",
+        "20261122-20261121",
+        "20261122",
+        "XX",
+        "MI",
+        "IL",
+        "1P",
+        "PR",
+        "HC|80061",
+        "30^47",
+        "A" * 61,
+        "-1",
+        "1.5",
+        "291",
+        "102",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sample=st.sampled_from(SAMPLES),
+    segment_index=st.integers(min_value=1, max_value=30),
+    element_index=st.integers(min_value=1, max_value=12),
+    value=_VALUES,
+    action=st.sampled_from(["replace", "delete", "duplicate", "extra"]),
+)
+def test_mutations_never_make_fast_accept_what_the_walk_rejects(
+    sample: Path, segment_index: int, element_index: int, value: str, action: str
+) -> None:
+    rules = Rules.hets() if sample.parent.name == "hets" else Rules.x12()
+    text = sample.read_bytes().decode("latin-1").replace("\r\n", "").replace("\n", "")
+    terminator = text[105]
+    separator = text[3]
+    segments = text.split(terminator)
+    index = segment_index % (len(segments) - 2) + 1  # never the ISA
+    elements = segments[index].split(separator)
+    if action == "replace":
+        elements[element_index % len(elements) or 1] = value
+        segments[index] = separator.join(elements)
+    elif action == "delete":
+        del segments[index]
+    elif action == "duplicate":
+        segments.insert(index, segments[index])
+    else:
+        segments[index] = separator.join([*elements, value])
+    assert _agree(terminator.join(segments), rules) is not False
