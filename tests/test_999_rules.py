@@ -593,11 +593,10 @@ def test_business_unit_is_each_subscribers_own_trace() -> None:
 def test_accepted_999() -> None:
     decision = check_270(SPECIMEN, rules=Rules.hets(), now=NOW, control=ControlNumbers(7, 8, 9))
     assert isinstance(decision, Accepted)
-    interchange_ = decision.interchange
     reply = render_999(
-        interchange_.header,
-        interchange_.groups[0].gs.get(2),
-        interchange_.groups[0].gs.get(3),
+        decision.header,
+        decision.inquiry.group_sender,
+        decision.inquiry.group_receiver,
         decision.report,
         now=NOW,
         control=ControlNumbers(7, 8, 9),

@@ -7,17 +7,20 @@ hypothesis mutations of them.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hetsock.x12.check import Accepted, check_270
 from hetsock.x12.envelope import NotAnInterchangeError, read_interchange_untrusted
-from hetsock.x12.fastpath import fast_accept
+from hetsock.x12.fastpath import accept_interchange_fast, fast_accept
 from hetsock.x12.isa import EnvelopeError
 from hetsock.x12.rules import Rules
 from hetsock.x12.validate import validate_transaction_set
+from hetsock.x12.writer import ControlNumbers
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = [
@@ -117,3 +120,42 @@ def test_mutations_never_make_fast_accept_what_the_walk_rejects(
     else:
         segments[index] = separator.join([*elements, value])
     assert _agree(terminator.join(segments), rules) is not False
+
+
+# --- the whole-interchange fast lane (HETS profile) ------------------------------------------
+
+NOW = dt.datetime(2026, 11, 22, 7, 35)
+
+
+def _same_decision(data: bytes, rules: Rules) -> None:
+    fast = check_270(data, rules=rules, now=NOW, control=ControlNumbers(1))
+    full = check_270(data, rules=rules, now=NOW, control=ControlNumbers(1), fast=False)
+    assert type(fast) is type(full)
+    if isinstance(fast, Accepted):
+        assert isinstance(full, Accepted)
+        assert fast.inquiry == full.inquiry
+        assert fast.header == full.header
+        assert fast.report == full.report
+
+
+@pytest.mark.parametrize("name", ["specimen.270", "specimen-many-eq.270"])
+def test_hets_samples_take_the_interchange_fast_lane(name: str) -> None:
+    text = (DATA / "hets" / name).read_text("latin-1")
+    assert accept_interchange_fast(text, Rules.hets()) is not None
+    _same_decision(text.encode("latin-1"), Rules.hets())
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["specimen.270", "specimen-many-eq.270"]),
+    position=st.integers(min_value=0, max_value=600),
+    replacement=st.sampled_from(
+        ["", "*", "~", "^", "|", "0", "1", "9", "A", "Z", " ", "\x00", "\r\n", "-", "**", "~~", "ZZ*", "\xe9", "30"]
+    ),
+    length=st.integers(min_value=0, max_value=3),
+)
+def test_fast_lane_decides_exactly_as_the_full_path(name: str, position: int, replacement: str, length: int) -> None:
+    text = (DATA / "hets" / name).read_text("latin-1")
+    position %= len(text)
+    mutated = text[:position] + replacement + text[position + length :]
+    _same_decision(mutated.encode("latin-1"), Rules.hets())

@@ -87,9 +87,7 @@ def delimiter_sets(draw: st.DrawFn) -> Delimiters:
         st.lists(st.sampled_from(DELIMITER_CHARACTERS), min_size=3, max_size=3, unique=True)
     )
     terminator = draw(
-        st.sampled_from([*DELIMITER_CHARACTERS, "\r", "\n"]).filter(
-            lambda c: c not in (element, repetition, component)
-        )
+        st.sampled_from([*DELIMITER_CHARACTERS, "\r", "\n"]).filter(lambda c: c not in (element, repetition, component))
     )
     d = Delimiters(element=element, repetition=repetition, component=component, segment=terminator)
     assert len(d.as_set()) == 4
@@ -101,9 +99,7 @@ def delimiter_sets(draw: st.DrawFn) -> Delimiters:
 def values_without(forbidden: frozenset[str], *, min_size: int = 0) -> st.SearchStrategy[str]:
     """Element text (any Latin-1 character) with none of ``forbidden`` and no line breaks."""
     return st.text(
-        alphabet=st.characters(
-            max_codepoint=0xFF, blacklist_characters="".join(forbidden | {"\r", "\n"})
-        ),
+        alphabet=st.characters(max_codepoint=0xFF, blacklist_characters="".join(forbidden | {"\r", "\n"})),
         min_size=min_size,
         max_size=12,
     )
@@ -153,9 +149,7 @@ def test_tokenize_then_write_is_identity_for_any_text(data: st.DataObject) -> No
     """Any text without line breaks: writing the tokens gives it back, plus a final terminator
     when it did not end with one (a truncated interchange shows as an unterminated segment)."""
     d = data.draw(delimiter_sets())
-    alphabet = st.sampled_from(sorted(d.as_set())) | st.characters(
-        max_codepoint=0xFF, blacklist_characters="\r\n"
-    )
+    alphabet = st.sampled_from(sorted(d.as_set())) | st.characters(max_codepoint=0xFF, blacklist_characters="\r\n")
     text = data.draw(st.text(alphabet=alphabet, max_size=80))
     segments = tokenize_untrusted(text, d, first_ordinal=7)
     expected = text if text == "" or text.endswith(d.segment) else text + d.segment

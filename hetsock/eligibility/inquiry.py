@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import attrs
 
 from hetsock.x12.isa import IsaHeader
-from hetsock.x12.segments import Delimiters, Segment
+from hetsock.x12.segments import Delimiters
 
 
 def _date(value: str) -> dt.date | None:
@@ -106,8 +106,9 @@ class Inquiry:
         return self.receiver.id if self.receiver.id_qualifier == "XX" else None
 
     @classmethod
-    def from_transaction(cls, header: IsaHeader, gs: Segment, loops: Sequence[tuple[str, Segment]]) -> Inquiry:
-        """Build from an accepted set's segments, each tagged with its loop ID."""
+    def from_transaction(cls, header: IsaHeader, gs: list[str], loops: Sequence[tuple[str, list[str]]]) -> Inquiry:
+        """Build from an accepted set's segments (element lists, each tagged with its loop ID)
+        and its group's GS elements."""
         d = header.delimiters
         st: list[str] = []
         bht: list[str] = ["BHT"]
@@ -119,8 +120,7 @@ class Inquiry:
         subscriber_dates: tuple[dt.date, dt.date] | None = None
         service_types: list[str] = []
         procedures: list[ProcedureInquiry] = []
-        for loop, segment in loops:
-            e = segment.elements
+        for loop, e in loops:
             sid = e[0]
             if sid == "NM1":
                 names[loop] = e
@@ -150,14 +150,15 @@ class Inquiry:
                 st = e
             elif sid == "BHT":
                 bht = e
-        gs_elements = gs.elements
+        gs_elements = gs
+        isa = header.elements
         return cls(
-            submitter_id=header.sender_id,
-            receiver_id=header.receiver_id,
-            sender_qualifier=header.sender_qualifier,
-            receiver_qualifier=header.receiver_qualifier,
-            usage=header.usage,
-            interchange_control=header.control_number,
+            submitter_id=isa[6].rstrip(" "),
+            receiver_id=isa[8].rstrip(" "),
+            sender_qualifier=isa[5],
+            receiver_qualifier=isa[7],
+            usage=isa[15],
+            interchange_control=isa[13],
             group_sender=gs_elements[2],
             group_receiver=gs_elements[3],
             group_control=gs_elements[6],

@@ -22,10 +22,12 @@ import attrs
 from hetsock.eligibility.inquiry import Inquiry
 from hetsock.x12.ack999 import render_999
 from hetsock.x12.codes import Ta1Note
-from hetsock.x12.envelope import Interchange, NotAnInterchangeError, read_interchange_untrusted
-from hetsock.x12.isa import EnvelopeError
+from hetsock.x12.envelope import NotAnInterchangeError, decode, read_interchange_untrusted
+from hetsock.x12.fastpath import accept_interchange_fast, takes_fast_interchange
+from hetsock.x12.isa import EnvelopeError, IsaHeader
 from hetsock.x12.rules import Rules
-from hetsock.x12.validate import GroupReport, validate_group
+from hetsock.x12.segments import Delimiters
+from hetsock.x12.validate import GroupReport, TransactionSetReport, validate_group
 from hetsock.x12.writer import ControlNumbers
 
 
@@ -34,7 +36,7 @@ class Accepted:
     """A 270 that passed every envelope and implementation-guide check."""
 
     inquiry: Inquiry
-    interchange: Interchange = attrs.field(repr=False)
+    header: IsaHeader = attrs.field(repr=False)
     report: GroupReport = attrs.field(repr=False)
 
 
@@ -76,10 +78,20 @@ def check_270(
     now: dt.datetime,
     control: ControlNumbers,
     receiver_id: str = "CMS",
+    fast: bool = True,
 ) -> Decision:
-    """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``."""
+    """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``.
+
+    ``fast=False`` skips the fast path (``fastpath.accept_interchange_fast``) and always takes
+    the full one; the decision is the same either way (tests/test_fastpath.py checks it).
+    """
+    text = decode(data)
+    if fast and takes_fast_interchange(rules):
+        accepted = accept_interchange_fast(text, rules)
+        if accepted is not None:
+            return _accepted_fast(*accepted)
     try:
-        interchange = read_interchange_untrusted(data, rules)
+        interchange = read_interchange_untrusted(text, rules)
     except NotAnInterchangeError as error:
         return NotAnInterchange(str(error))
     except EnvelopeError as error:
@@ -123,5 +135,16 @@ def check_270(
             control_number=header.control_number,
             submitter_id=header.sender_id,
         )
-    inquiry = Inquiry.from_transaction(header, group.gs, validated[0].loops)
-    return Accepted(inquiry, interchange, report)
+    loops = [(loop, segment.elements) for loop, segment in validated[0].loops]
+    inquiry = Inquiry.from_transaction(header, group.gs.elements, loops)
+    return Accepted(inquiry, header, report)
+
+
+def _accepted_fast(isa: list[str], gs: list[str], loops: list[tuple[str, list[str]]], d: Delimiters) -> Accepted:
+    header = IsaHeader(tuple(isa), d)
+    inquiry = Inquiry.from_transaction(header, gs, loops)
+    st = loops[0][1]
+    report = GroupReport(
+        gs[1], gs[6], gs[8], (TransactionSetReport(st[1], st[2], st[3], (), ()),), (), included=1, received=1
+    )
+    return Accepted(inquiry, header, report)

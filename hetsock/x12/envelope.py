@@ -21,15 +21,14 @@ and positions in the text are positions in the bytes.
 
 from __future__ import annotations
 
-import functools
-
 import attrs
 
 from hetsock.x12.codes import Ta1Note
 from hetsock.x12.dates import is_real_date, is_valid_time
+from hetsock.x12.fastpath import allowed_characters
 from hetsock.x12.isa import ISA_LENGTH, EnvelopeError, IsaHeader, is_digits, read_isa_untrusted
 from hetsock.x12.rules import Rules
-from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment, tokenize_untrusted
+from hetsock.x12.segments import Segment, tokenize_untrusted
 
 _LEADING_BLANKS = "\r\n\t "
 
@@ -115,12 +114,7 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
             raise fail(Ta1Note.INVALID_CONTENT, "HETS takes exactly one functional group")
         if not groups[0].transaction_sets:
             raise fail(Ta1Note.INVALID_CONTENT, "the functional group holds no transaction set")
-    return Interchange(header, groups, iea, clean_text=_allowed_characters(header.delimiters).issuperset(text))
-
-
-@functools.lru_cache(maxsize=64)
-def _allowed_characters(d: Delimiters) -> frozenset[str]:
-    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment, "\r", "\n"))
+    return Interchange(header, groups, iea, clean_text=allowed_characters(header.delimiters).issuperset(text))
 
 
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:

@@ -43,7 +43,9 @@ from hetsock.x12.grammar270 import (
     LoopSpec,
     SegmentSpec,
 )
-from hetsock.x12.segments import Delimiters, Segment
+from hetsock.x12.isa import ISA_LENGTH, is_delimiter_character, is_hhmm, is_yymmdd
+from hetsock.x12.rules import Rules
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment
 
 #: Transaction sets longer than this skip the fast path (a 270 is a few dozen segments).
 MAX_FAST_SEGMENTS = 400
@@ -121,14 +123,28 @@ def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=64)
+def allowed_characters(d: Delimiters) -> frozenset[str]:
+    """The X12 character set plus the delimiters and line breaks: a "clean" interchange's alphabet."""
+    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment, "\r", "\n"))
+
+
+def _any_char(d: Delimiters) -> str:
+    return "[^" + re.escape(d.element + d.repetition + d.component + d.segment) + "]"
+
+
 @functools.lru_cache(maxsize=32)
 def transaction_pattern(d: Delimiters, single_inquiry: bool) -> re.Pattern[str]:
     """The compiled expression for a whole ST ... SE in delimiters ``d``."""
-    any_char = "[^" + re.escape(d.element + d.repetition + d.component + d.segment) + "]"
+    return re.compile(_transaction_source(d, single_inquiry))
+
+
+def _transaction_source(d: Delimiters, single_inquiry: bool) -> str:
+    any_char = _any_char(d)
     a, b, c, dependent = (_loop_pattern(loop, d, any_char) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D))
     body = a + b + c if single_inquiry else f"(?:{a}(?:{b}(?:{c}(?:{dependent})*)+)+)+"
     header = _segment_pattern(ST, d, any_char) + _segment_pattern(BHT, d, any_char)
-    return re.compile(header + body + _segment_pattern(SE, d, any_char))
+    return header + body + _segment_pattern(SE, d, any_char)
 
 
 #: EQ01's service type codes (too many to spell in the expression).
@@ -145,6 +161,9 @@ def _date_ok(qualifier: str, value: str) -> bool:
     if qualifier == "RD8":
         return is_real_range(value)
     return True
+
+
+_WITH_FACTS = frozenset({"NM1", "DMG", "DTP", "EQ", "N4", "PRV", "AMT", "BHT"})
 
 
 def _facts_hold(segment_id: str, e: list[str], d: Delimiters) -> bool:
@@ -182,18 +201,25 @@ def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) ->
     text = d.segment.join([separator.join(s.elements) for s in segments]) + d.segment
     if transaction_pattern(d, single_inquiry).fullmatch(text) is None:
         return None
-    st, se = segments[0].elements, segments[-1].elements
-    if st[3] not in ACCEPTED_VERSIONS or se[2] != st[2] or int(se[1]) != len(segments):
+    loops = _tag_and_check([s.elements for s in segments], d)
+    if loops is None:
         return None
-    tagged: list[tuple[str, Segment]] = []
+    return [(loop, segment) for loop, segment in zip(loops, segments, strict=True)]
+
+
+def _tag_and_check(sets: list[list[str]], d: Delimiters) -> list[str] | None:
+    """Each segment's loop ID, or ``None`` when a non-regular fact fails (ST ... SE elements)."""
+    st, se = sets[0], sets[-1]
+    if st[3] not in ACCEPTED_VERSIONS or se[2] != st[2] or int(se[1]) != len(sets):
+        return None
+    loops: list[str] = []
     letter = ""
     stage = "2000"
     hl_count = 0
     latest: dict[str, str] = {}
     child_codes: dict[str, str] = {}
     parents: set[str] = set()
-    for segment in segments:
-        e = segment.elements
+    for e in sets:
         segment_id = e[0]
         if segment_id == "HL":
             level = e[3]
@@ -208,7 +234,7 @@ def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) ->
             parents.add(e[2])
             letter = _LEVEL_LETTER[level]
             stage = "2000"
-            tagged.append(("2000" + letter, segment))
+            loops.append("2000" + letter)
             continue
         if segment_id in ("ST", "BHT", "SE"):
             loop = ""
@@ -222,9 +248,97 @@ def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) ->
             loop = "2110" + letter
         else:
             loop = stage + letter
-        if not _facts_hold(segment_id, e, d):
+        if segment_id in _WITH_FACTS and not _facts_hold(segment_id, e, d):
             return None
-        tagged.append((loop, segment))
+        loops.append(loop)
     if any((code == "1") != (hl_id in parents) for hl_id, code in child_codes.items()):
         return None
-    return tagged
+    return loops
+
+
+# --- the whole interchange, for the HETS profile ------------------------------------------
+
+
+def takes_fast_interchange(rules: Rules) -> bool:
+    """Whether :func:`accept_interchange_fast` can judge under ``rules`` (one inquiry, no credentials)."""
+    return rules.single_inquiry and not rules.allow_credentials
+
+
+@functools.lru_cache(maxsize=64)
+def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
+    e, t = re.escape(d.element), re.escape(d.segment)
+    any_char = _any_char(d)
+    qualifiers = "(?:" + "|".join(re.escape(q) for q in sorted(rules.id_qualifiers)) + ")"
+    if rules.receiver_ids is None:
+        receiver = f"[^ {re.escape(d.element)}]{any_char}{{14}}"
+    else:
+        receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
+    time = "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?"
+    versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
+    isa = (
+        f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}[^ {re.escape(d.element)}]{any_char}{{14}}"
+        f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}[0-9]{{4}}{e}{re.escape(d.repetition)}{e}00501{e}"
+        f"[0-9]{{9}}{e}[01]{e}[PT]{e}{re.escape(d.component)}{t}"
+    )
+    gs = f"GS{e}HS{e}{any_char}{{2,15}}{e}{any_char}{{2,15}}{e}[0-9]{{8}}{e}{time}{e}[0-9]{{1,9}}{e}X{e}{versions}{t}"
+    trailer = f"GE{e}1{e}[0-9]{{1,9}}{t}IEA{e}1{e}[0-9]{{9}}{t}"
+    return re.compile(isa + gs + _transaction_source(d, True) + trailer)
+
+
+#: (the four delimiter characters, rules) -> (delimiters, alphabet, expression), or None when the
+#: characters are not a valid delimiter set. Bounded: at most 256 entries, then cleared.
+_PREPARED: dict[tuple[str, Rules], tuple[Delimiters, frozenset[str], re.Pattern[str]] | None] = {}
+
+
+def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, frozenset[str], re.Pattern[str]] | None:
+    key = (chars, rules)
+    if key in _PREPARED:
+        return _PREPARED[key]
+    d = Delimiters(chars[0], chars[1], chars[2], chars[3])
+    # ISA11 is also one of the ISA's text elements, so it must be printable (isa.py).
+    valid = len(set(chars)) == 4 and all(is_delimiter_character(c) for c in chars) and chars[1].isprintable()
+    entry = (d, allowed_characters(d), _interchange_pattern(d, rules)) if valid else None
+    if len(_PREPARED) >= 256:
+        _PREPARED.clear()
+    _PREPARED[key] = entry
+    return entry
+
+
+def accept_interchange_fast(
+    text: str, rules: Rules
+) -> tuple[list[str], list[str], list[tuple[str, list[str]]], Delimiters] | None:
+    """A whole HETS interchange judged in one expression and one pass.
+
+    Returns the ISA elements, the GS elements, the transaction set's segments (as element
+    lists, each with its loop ID) and the delimiters when the interchange is certainly a valid
+    270 under ``rules``; ``None`` when the full path must judge (including every fault, every
+    line break between segments and every character outside the X12 set). Requires
+    :func:`takes_fast_interchange`.
+    """
+    if len(text) < ISA_LENGTH or text[:3] != "ISA":
+        return None
+    prepared = _prepared(text[3] + text[82] + text[104] + text[105], rules)
+    if prepared is None:
+        return None
+    d, alphabet, pattern = prepared
+    if "\r" in text or "\n" in text or not alphabet.issuperset(text) or pattern.fullmatch(text) is None:
+        return None
+    pieces = text.split(d.segment)
+    separator = d.element
+    isa, gs, ge, iea = (pieces[i].split(separator) for i in (0, 1, -3, -2))
+    if not (
+        is_yymmdd(isa[9])
+        and is_hhmm(isa[10])
+        and iea[2] == isa[13]
+        and gs[6] == ge[2]
+        and is_real_date(gs[4])
+        and (not rules.group_ids_match_interchange or (gs[2] == isa[6].rstrip(" ") and gs[3] == isa[8].rstrip(" ")))
+    ):
+        return None
+    sets = [piece.split(separator) for piece in pieces[2:-3]]
+    if len(sets) > MAX_FAST_SEGMENTS:
+        return None
+    loops = _tag_and_check(sets, d)
+    if loops is None:
+        return None
+    return isa, gs, list(zip(loops, sets, strict=True)), d

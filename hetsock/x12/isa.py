@@ -140,7 +140,8 @@ def is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def _valid_yymmdd(value: str) -> bool:
+def is_yymmdd(value: str) -> bool:
+    """ISA09: a real date YYMMDD."""
     if len(value) != 6 or not is_digits(value):
         return False
     try:
@@ -150,7 +151,8 @@ def _valid_yymmdd(value: str) -> bool:
     return True
 
 
-def _valid_hhmm(value: str) -> bool:
+def is_hhmm(value: str) -> bool:
+    """ISA10: a real time HHMM."""
     return len(value) == 4 and is_digits(value) and int(value[:2]) < 24 and int(value[2:]) < 60
 
 
@@ -228,9 +230,9 @@ def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
         raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is blank or starts with a blank")
     if rules.receiver_ids is not None and receiver not in rules.receiver_ids:
         raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is not this system's receiver ID")
-    if not _valid_yymmdd(e[9]):
+    if not is_yymmdd(e[9]):
         raise fail(Ta1Note.INVALID_DATE, "ISA09 is not a real date YYMMDD")
-    if not _valid_hhmm(e[10]):
+    if not is_hhmm(e[10]):
         raise fail(Ta1Note.INVALID_TIME, "ISA10 is not a real time HHMM")
     if not is_digits(e[13]):
         raise fail(Ta1Note.INVALID_CONTROL_NUMBER, "ISA13 is not nine digits")

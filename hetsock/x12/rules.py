@@ -17,7 +17,7 @@ X12_ID_QUALIFIERS = frozenset(
 )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Rules:
     """The rule set an interchange is checked against."""
 
