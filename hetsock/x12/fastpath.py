@@ -130,7 +130,10 @@ def allowed_characters(d: Delimiters) -> frozenset[str]:
 
 
 def _any_char(d: Delimiters) -> str:
-    return "[^" + re.escape(d.element + d.repetition + d.component + d.segment) + "]"
+    """One data character: any X12 character that is not a delimiter (so a match also proves
+    the text holds nothing outside the X12 set)."""
+    delimiters = {d.element, d.repetition, d.component, d.segment}
+    return "[" + "".join(re.escape(c) for c in sorted(X12_CHARACTERS - delimiters)) + "]"
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,9 +142,21 @@ def transaction_pattern(d: Delimiters, single_inquiry: bool) -> re.Pattern[str]:
     return re.compile(_transaction_source(d, single_inquiry))
 
 
+#: Under one inquiry per interchange (no 2000D) the HL segments can only be these.
+_SINGLE_INQUIRY_HL = {"2000A": ("1", "", "20", "1"), "2000B": ("2", "1", "21", "1"), "2000C": ("3", "2", "22", "0")}
+
+
 def _transaction_source(d: Delimiters, single_inquiry: bool) -> str:
     any_char = _any_char(d)
     a, b, c, dependent = (_loop_pattern(loop, d, any_char) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D))
+    if single_inquiry:
+        # HL01 counts from 1, HL02 names the parent and 2000C has no child: spell them out, so
+        # the walk-free check below need not look at the hierarchy again.
+        a, b, c = (
+            re.escape(d.element.join(("HL", *_SINGLE_INQUIRY_HL[loop.id])) + d.segment)
+            + source[len(_segment_pattern(loop.trigger, d, any_char)) :]
+            for loop, source in ((LOOP_2000A, a), (LOOP_2000B, b), (LOOP_2000C, c))
+        )
     body = a + b + c if single_inquiry else f"(?:{a}(?:{b}(?:{c}(?:{dependent})*)+)+)+"
     header = _segment_pattern(ST, d, any_char) + _segment_pattern(BHT, d, any_char)
     return header + body + _segment_pattern(SE, d, any_char)
@@ -285,19 +300,19 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
     return re.compile(isa + gs + _transaction_source(d, True) + trailer)
 
 
-#: (the four delimiter characters, rules) -> (delimiters, alphabet, expression), or None when the
+#: (the four delimiter characters, rules) -> (delimiters, expression), or None when the
 #: characters are not a valid delimiter set. Bounded: at most 256 entries, then cleared.
-_PREPARED: dict[tuple[str, Rules], tuple[Delimiters, frozenset[str], re.Pattern[str]] | None] = {}
+_PREPARED: dict[tuple[str, Rules], tuple[Delimiters, re.Pattern[str]] | None] = {}
 
 
-def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, frozenset[str], re.Pattern[str]] | None:
+def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, re.Pattern[str]] | None:
     key = (chars, rules)
     if key in _PREPARED:
         return _PREPARED[key]
     d = Delimiters(chars[0], chars[1], chars[2], chars[3])
     # ISA11 is also one of the ISA's text elements, so it must be printable (isa.py).
     valid = len(set(chars)) == 4 and all(is_delimiter_character(c) for c in chars) and chars[1].isprintable()
-    entry = (d, allowed_characters(d), _interchange_pattern(d, rules)) if valid else None
+    entry = (d, _interchange_pattern(d, rules)) if valid else None
     if len(_PREPARED) >= 256:
         _PREPARED.clear()
     _PREPARED[key] = entry
@@ -320,8 +335,8 @@ def accept_interchange_fast(
     prepared = _prepared(text[3] + text[82] + text[104] + text[105], rules)
     if prepared is None:
         return None
-    d, alphabet, pattern = prepared
-    if "\r" in text or "\n" in text or not alphabet.issuperset(text) or pattern.fullmatch(text) is None:
+    d, pattern = prepared
+    if pattern.fullmatch(text) is None:  # also proves every data character is an X12 one
         return None
     pieces = text.split(d.segment)
     separator = d.element
