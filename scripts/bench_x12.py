@@ -66,9 +66,10 @@ def main() -> None:
     for name, payload, expected in cases:
         decision = check_270(payload, rules=rules, now=now, control=control)
         assert isinstance(decision, expected), (name, decision)
-        median = _median_us(
-            lambda p=payload: check_270(p, rules=rules, now=now, control=control), args.rounds, args.batch
-        )
+        def call(payload: bytes = payload) -> object:
+            return check_270(payload, rules=rules, now=now, control=control)
+
+        median = _median_us(call, args.rounds, args.batch)
         print(f"{name:40} {median:10.1f} {median / baseline:8.1f}")
     full = _median_us(
         lambda: check_270(specimen, rules=rules, now=now, control=control, fast=False), args.rounds, args.batch
