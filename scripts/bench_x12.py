@@ -66,6 +66,7 @@ def main() -> None:
     for name, payload, expected in cases:
         decision = check_270(payload, rules=rules, now=now, control=control)
         assert isinstance(decision, expected), (name, decision)
+
         def call(payload: bytes = payload) -> object:
             return check_270(payload, rules=rules, now=now, control=control)
 
