@@ -1,0 +1,239 @@
+"""The Medicare beneficiary record: everything a 271 reports, as typed, immutable values.
+
+Dates are X12 ``CCYYMMDD`` strings (``"20050401"``): they order like dates, compare with a
+270's dates without conversion, and go into a 271 as they are. An open-ended period has
+``end == ""``. Amounts are whole cents (``int``), rendered as X12 R values by the 271 writer.
+
+Every field that identifies a person (MBI, names, birth and death dates, gender, address) is
+``repr=False``: no repr, traceback or log line built from a :class:`Beneficiary` shows them.
+
+``Beneficiary.to_document()`` / ``from_document()`` turn a record into plain JSON-ready data and
+back; the stores keep that document, one row per beneficiary, keyed by MBI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+OPEN = ""  #: the ``end`` of a period that has not ended
+
+
+@attrs.frozen
+class Period:
+    """A span of days, ``start`` to ``end`` inclusive (``end == ""``: still open)."""
+
+    start: str
+    end: str = OPEN
+
+    def covers(self, day: str) -> bool:
+        return self.start <= day and (self.end == OPEN or day <= self.end)
+
+    def overlaps(self, first: str, last: str) -> bool:
+        return self.start <= last and (self.end == OPEN or first <= self.end)
+
+
+@attrs.frozen
+class Address:
+    line1: str = attrs.field(repr=False)
+    line2: str = attrs.field(repr=False, default="")
+    city: str = attrs.field(repr=False, default="")
+    state: str = attrs.field(repr=False, default="")
+    postal_code: str = attrs.field(repr=False, default="")
+
+
+@attrs.frozen
+class Entitlement:
+    """Part A or Part B entitlement over a period (ended and future periods included)."""
+
+    part: str  #: "A" or "B"
+    period: Period
+
+
+@attrs.frozen
+class Deductible:
+    """A Part A (benefit period) or Part B (calendar year) deductible: base and remaining, in cents."""
+
+    part: str
+    period: Period
+    base_cents: int
+    remaining_cents: int
+
+
+@attrs.frozen
+class BenefitDays:
+    """Inpatient hospital, skilled nursing, or lifetime reserve days in a benefit period."""
+
+    kind: str  #: "hospital", "snf" or "lifetime_reserve"
+    period: Period
+    used: int
+    remaining: int
+    #: Daily coinsurance in cents once the full-coverage days are used (0: none).
+    coinsurance_cents: int = 0
+
+
+@attrs.frozen
+class PlanEnrollment:
+    """A Medicare Advantage enrollment (the 2120C plan loop)."""
+
+    contract: str  #: e.g. H1234
+    pbp: str  #: plan benefit package, e.g. 001
+    plan_name: str
+    period: Period
+    address: Address = Address("")
+    phone: str = ""
+
+
+@attrs.frozen
+class DrugPlanEnrollment:
+    """A Part D enrollment."""
+
+    contract: str
+    pbp: str
+    plan_name: str
+    period: Period
+
+
+@attrs.frozen
+class SecondaryPayer:
+    """A Medicare Secondary Payer period: EB04 insurance type code and the primary insurer."""
+
+    insurance_type: str  #: 12, 13, 14, 15, 16, 41, 42, 43, 47 or WC
+    insurer: str
+    period: Period
+    policy_number: str = attrs.field(repr=False, default="")
+
+
+@attrs.frozen
+class HospiceElection:
+    provider_npi: str
+    period: Period
+
+
+@attrs.frozen
+class HomeHealthEpisode:
+    agency_npi: str
+    period: Period
+
+
+@attrs.frozen
+class PreventiveService:
+    """A preventive service (HCPCS) and the next day it can be paid for."""
+
+    hcpcs: str
+    service_type: str  #: the EB03 service type it is reported under, e.g. "BT" or "30"
+    next_eligible: str
+
+
+@attrs.frozen
+class Beneficiary:
+    """One Medicare beneficiary as the eligibility database holds them."""
+
+    mbi: str = attrs.field(repr=False)
+    last_name: str = attrs.field(repr=False)
+    first_name: str = attrs.field(repr=False)
+    birth_date: str = attrs.field(repr=False)
+    gender: str = attrs.field(repr=False)  #: "F", "M" or "U"
+    middle_name: str = attrs.field(repr=False, default="")
+    suffix: str = attrs.field(repr=False, default="")
+    address: Address = attrs.field(repr=False, default=Address(""))
+    death_date: str = attrs.field(repr=False, default="")
+    #: Earlier MBIs that now map to this one.
+    previous_mbis: tuple[str, ...] = attrs.field(repr=False, default=())
+    esrd: bool = False
+    entitlements: tuple[Entitlement, ...] = ()
+    deductibles: tuple[Deductible, ...] = ()
+    benefit_days: tuple[BenefitDays, ...] = ()
+    advantage_plans: tuple[PlanEnrollment, ...] = ()
+    drug_plans: tuple[DrugPlanEnrollment, ...] = ()
+    secondary_payers: tuple[SecondaryPayer, ...] = ()
+    hospice: tuple[HospiceElection, ...] = ()
+    home_health: tuple[HomeHealthEpisode, ...] = ()
+    preventive: tuple[PreventiveService, ...] = ()
+
+    def to_document(self) -> dict[str, Any]:
+        """Plain data for a store (JSON-ready); :meth:`from_document` is its inverse."""
+        a = self.address
+        doc: dict[str, Any] = {
+            "v": 1,
+            "mbi": self.mbi,
+            "name": [self.last_name, self.first_name, self.middle_name, self.suffix],
+            "dob": self.birth_date,
+            "sex": self.gender,
+            "addr": [a.line1, a.line2, a.city, a.state, a.postal_code],
+        }
+        if self.death_date:
+            doc["dod"] = self.death_date
+        if self.previous_mbis:
+            doc["prev"] = list(self.previous_mbis)
+        if self.esrd:
+            doc["esrd"] = True
+        if self.entitlements:
+            doc["ent"] = [[e.part, e.period.start, e.period.end] for e in self.entitlements]
+        if self.deductibles:
+            doc["ded"] = [
+                [d.part, d.period.start, d.period.end, d.base_cents, d.remaining_cents] for d in self.deductibles
+            ]
+        if self.benefit_days:
+            doc["days"] = [
+                [b.kind, b.period.start, b.period.end, b.used, b.remaining, b.coinsurance_cents]
+                for b in self.benefit_days
+            ]
+        if self.advantage_plans:
+            doc["ma"] = [
+                [
+                    p.contract,
+                    p.pbp,
+                    p.plan_name,
+                    p.period.start,
+                    p.period.end,
+                    [p.address.line1, p.address.line2, p.address.city, p.address.state, p.address.postal_code],
+                    p.phone,
+                ]
+                for p in self.advantage_plans
+            ]
+        if self.drug_plans:
+            doc["pdp"] = [[p.contract, p.pbp, p.plan_name, p.period.start, p.period.end] for p in self.drug_plans]
+        if self.secondary_payers:
+            doc["msp"] = [
+                [m.insurance_type, m.insurer, m.period.start, m.period.end, m.policy_number]
+                for m in self.secondary_payers
+            ]
+        if self.hospice:
+            doc["hospice"] = [[h.provider_npi, h.period.start, h.period.end] for h in self.hospice]
+        if self.home_health:
+            doc["hh"] = [[h.agency_npi, h.period.start, h.period.end] for h in self.home_health]
+        if self.preventive:
+            doc["prev_svc"] = [[p.hcpcs, p.service_type, p.next_eligible] for p in self.preventive]
+        return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Beneficiary:
+        """The record a store's document holds (trusted: the store wrote it)."""
+        last, first, middle, suffix = doc["name"]
+        return cls(
+            mbi=doc["mbi"],
+            last_name=last,
+            first_name=first,
+            middle_name=middle,
+            suffix=suffix,
+            birth_date=doc["dob"],
+            gender=doc["sex"],
+            address=Address(*doc["addr"]),
+            death_date=doc.get("dod", ""),
+            previous_mbis=tuple(doc.get("prev", ())),
+            esrd=doc.get("esrd", False),
+            entitlements=tuple(Entitlement(p, Period(s, e)) for p, s, e in doc.get("ent", ())),
+            deductibles=tuple(Deductible(p, Period(s, e), b, r) for p, s, e, b, r in doc.get("ded", ())),
+            benefit_days=tuple(BenefitDays(k, Period(s, e), u, r, c) for k, s, e, u, r, c in doc.get("days", ())),
+            advantage_plans=tuple(
+                PlanEnrollment(c, p, n, Period(s, e), Address(*addr), phone)
+                for c, p, n, s, e, addr, phone in doc.get("ma", ())
+            ),
+            drug_plans=tuple(DrugPlanEnrollment(c, p, n, Period(s, e)) for c, p, n, s, e in doc.get("pdp", ())),
+            secondary_payers=tuple(SecondaryPayer(t, i, Period(s, e), n) for t, i, s, e, n in doc.get("msp", ())),
+            hospice=tuple(HospiceElection(n, Period(s, e)) for n, s, e in doc.get("hospice", ())),
+            home_health=tuple(HomeHealthEpisode(n, Period(s, e)) for n, s, e in doc.get("hh", ())),
+            preventive=tuple(PreventiveService(h, t, d) for h, t, d in doc.get("prev_svc", ())),
+        )
