@@ -1,0 +1,159 @@
+"""Business rules: from an accepted 270, its submitter and the store to a 271's substance.
+
+Pure: no I/O but the store lookup the caller passes in, no clock but the ``today`` passed in.
+The checks run in this order, the first failure deciding the AAA (AAA03) and its loop:
+
+=====  =====  ==========================================================================
+loop   AAA03  when
+=====  =====  ==========================================================================
+2100B  43     the provider ID is not an NPI (NM108 not ``XX``) or fails its check digit
+2100B  41     the NPI is not linked to the submitter (the Submitter/NPI relationship)
+2100C  72     the member ID is not an MBI (NM108 not ``MI``, or the MBI format is wrong)
+2100C  63     the date of service ends after the window (default: 4 months after today)
+2100C  62     the date of service starts before the window (default: 12 months before today)
+2100A  42     the beneficiary store cannot be read
+2100C  75     no beneficiary has that MBI (current or earlier) -- our pick between 72 and 75
+2100C  73     the last name does not match, the first name is sent and does not match, or
+              neither a first name nor a birth date is sent
+2100C  71     the birth date is sent and does not match
+2100C  60     the beneficiary was born after the date of service starts
+=====  =====  ==========================================================================
+
+Names match the way HETS stores them: case-insensitive, with hyphens, apostrophes, periods and
+spaces removed before comparing, and a suffix (JR, SR, II, III, IV) tolerated on either side,
+in the last name or in NM107. AAA04 is ``C`` (correct and resubmit), or ``R`` (resubmission
+allowed) for 42. No date of service means today.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+
+from hetsock.eligibility.beneficiary import Beneficiary
+from hetsock.eligibility.identifiers import is_valid_mbi, is_valid_npi
+from hetsock.eligibility.inquiry import Inquiry
+from hetsock.registry import Submitter
+
+_SUFFIXES = ("JR", "SR", "II", "III", "IV")
+_DROPPED = str.maketrans("", "", "-'. ,")
+
+
+class StoreUnavailable(Exception):  # noqa: N818 - a condition, raised by lookups
+    """Raised by a lookup when the beneficiary store cannot be read."""
+
+
+@attrs.frozen
+class InquiryWindow:
+    """How far back and forward of the day received a date of service may be."""
+
+    months_back: int = 12
+    months_forward: int = 4
+
+    def bounds(self, today: dt.date) -> tuple[str, str]:
+        """(first, last) allowed days as CCYYMMDD."""
+        return _shift(today, -self.months_back).strftime("%Y%m%d"), _shift(today, self.months_forward).strftime(
+            "%Y%m%d"
+        )
+
+
+def _shift(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@attrs.frozen
+class Rejection:
+    """A business rejection: the AAA and the loop it goes in."""
+
+    loop: str  #: 2100A, 2100B or 2100C
+    reason: str  #: AAA03
+    follow_up: str = "C"  #: AAA04
+
+
+@attrs.frozen
+class Eligible:
+    """A beneficiary found and matched: the 271 reports their coverage for the dates of service."""
+
+    beneficiary: Beneficiary
+    via_previous_mbi: bool
+    service_start: str
+    service_end: str
+
+
+Outcome = Eligible | Rejection
+
+#: A lookup: MBI -> (beneficiary, found through an earlier MBI) or None; may raise StoreUnavailable.
+LookupFn = Callable[[str], "tuple[Beneficiary, bool] | None"]
+
+
+def normalize_name(name: str) -> str:
+    """A name as HETS compares it: upper case, no hyphens, apostrophes, periods or spaces."""
+    return name.upper().translate(_DROPPED)
+
+
+def _last_name_forms(last: str, suffix: str) -> set[str]:
+    forms = {normalize_name(last)}
+    words = last.upper().replace("-", " ").split()
+    if len(words) > 1 and words[-1].rstrip(".") in _SUFFIXES:
+        forms.add(normalize_name(" ".join(words[:-1])))
+    if suffix:
+        forms.add(normalize_name(last + suffix))
+    return forms
+
+
+def names_match(sent_last: str, sent_suffix: str, stored_last: str, stored_suffix: str) -> bool:
+    """Whether a sent last name matches a stored one, by HETS's rules."""
+    return bool(_last_name_forms(sent_last, sent_suffix) & _last_name_forms(stored_last, stored_suffix))
+
+
+def decide(
+    inquiry: Inquiry,
+    submitter: Submitter,
+    lookup: LookupFn,
+    *,
+    today: dt.date,
+    window: InquiryWindow,
+) -> Outcome:
+    """Apply the rules in the module header to an accepted inquiry."""
+    provider = inquiry.receiver
+    if provider.id_qualifier != "XX" or not is_valid_npi(provider.id):
+        return Rejection("2100B", "43")
+    if not submitter.is_linked(provider.id):
+        return Rejection("2100B", "41")
+    person = inquiry.subscriber
+    if person.id_qualifier != "MI" or not is_valid_mbi(person.member_id):
+        return Rejection("2100C", "72")
+    first_allowed, last_allowed = window.bounds(today)
+    if inquiry.service_dates is None:
+        start = end = today.strftime("%Y%m%d")
+    else:
+        start, end = (day.strftime("%Y%m%d") for day in inquiry.service_dates)
+    if end > last_allowed:
+        return Rejection("2100C", "63")
+    if start < first_allowed:
+        return Rejection("2100C", "62")
+    try:
+        found = lookup(person.member_id)
+    except StoreUnavailable:
+        return Rejection("2100A", "42", "R")
+    if found is None:
+        return Rejection("2100C", "75")
+    beneficiary, via_previous = found
+    if not names_match(person.last_name, person.suffix, beneficiary.last_name, beneficiary.suffix):
+        return Rejection("2100C", "73")
+    sent_birth = person.birth_date.strftime("%Y%m%d") if person.birth_date else ""
+    if not person.first_name and not sent_birth:
+        return Rejection("2100C", "73")
+    if person.first_name and normalize_name(person.first_name) != normalize_name(beneficiary.first_name):
+        return Rejection("2100C", "73")
+    if sent_birth and sent_birth != beneficiary.birth_date:
+        return Rejection("2100C", "71")
+    if beneficiary.birth_date > start:
+        return Rejection("2100C", "60")
+    return Eligible(beneficiary, via_previous, start, end)

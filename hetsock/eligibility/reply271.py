@@ -1,0 +1,330 @@
+"""The Medicare 271 (005010X279A1): eligibility, or the rejection with its AAA.
+
+Envelope: the 270's ends swapped (ISA and GS), ``GS*HB``, the request's usage indicator and,
+where safe, its delimiters (a request whose delimiters include ``-`` or ``.``, which our dates
+and amounts use, is answered in ``* ^ | ~``). ``BHT*0022*11`` echoes BHT03.
+
+Body, in the guide's loop order:
+
+* 2000A/2100A: ``HL*1**20*1``, ``NM1*PR*2*CMS*****PI*CMS``, ``PER*IC**UR*WWW.CMS.GOV``; a store
+  outage puts ``AAA*N**42*R`` here.
+* 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``); AAA 41/43 go here.
+* 2000C/2100C: each 270 TRN echoed as ``TRN*2``; the subscriber (from the record when found,
+  as sent when rejected), N3/N4, AAA (rejections, with ``DTP*307*RD8`` giving the allowed
+  inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when an earlier MBI was used (NM109 then
+  carries the current MBI), ``DTP*442`` date of death.
+* 2110C EB loops (HETS-NOTES section 6): Part A and Part B entitlement (``EB*1``, or ``EB*6``
+  when the period does not cover the date of service) with ``DTP*291``; deductibles (base
+  ``EB*C...*26``/``*23`` with the period, remaining ``*29``); hospital, skilled nursing and
+  lifetime reserve days; Medicare Advantage (``EB*R**30*HN``, ``REF*18``, ``DTP*290``, the
+  2120C plan loop); Part D (``EB*R**88``); Medicare Secondary Payer (``EB*R**30*<type>``);
+  hospice (``EB*X**45*MA**26``); home health (``EB*X**42*MA**26``); preventive services
+  (``EB*D**<stc>*MB*********HC|<HCPCS>`` with ``DTP*348`` the next eligible date).
+
+Which EB loops: entitlement, Medicare Advantage and MSP always (they say who pays); with
+``30`` asked (or nothing but procedures), every section; otherwise the sections the asked
+service types name (42 home health, 45 hospice, 47/48 hospital, AG skilled nursing, 88 Part D,
+and preventive services reported under an asked type), plus one ``EB*D`` per EQ02 procedure
+(with ``MSG`` when the record has no date for it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from hetsock.eligibility.beneficiary import Period
+from hetsock.eligibility.decide import Eligible, Rejection
+from hetsock.eligibility.inquiry import Inquiry
+from hetsock.x12.rules import X12_ID_QUALIFIERS
+from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
+from hetsock.x12.writer import ControlNumbers, OutboundGroup, OutboundSet, Party, render_interchange
+
+VERSION = "005010X279A1"
+
+PART_A_SERVICE_TYPES = ("30", "42", "45", "48", "49", "69", "76", "83", "A5", "A7", "AG", "BT", "BU", "BV")
+PART_B_SERVICE_TYPES = (
+    "30", "2", "3", "23", "24", "25", "26", "27", "28", "33", "36", "37", "38", "39", "40", "42", "50",
+    "51", "52", "53", "67", "69", "73", "76", "83", "86", "98", "A4", "A6", "A8", "AI", "AJ", "AK", "AL",
+    "BT", "BU", "BV", "DM", "UC",
+)  # fmt: skip
+
+_UNSAFE_DELIMITERS = frozenset("-. ")
+
+Segment = list[str]
+
+
+def reply_delimiters(inquiry: Inquiry) -> Delimiters:
+    d = inquiry.delimiters
+    return DEFAULT_DELIMITERS if _UNSAFE_DELIMITERS & d.as_set() else d
+
+
+def money(cents: int) -> str:
+    """An X12 R amount: ``992``, ``1632.5`` is written ``1632.50``."""
+    dollars, rest = divmod(cents, 100)
+    return f"{dollars}.{rest:02d}" if rest else str(dollars)
+
+
+def _eb(*elements: str) -> Segment:
+    values = list(elements)
+    while values and values[-1] == "":
+        values.pop()
+    return ["EB", *values]
+
+
+def _dtp(qualifier: str, period: Period) -> Segment:
+    if period.end and period.end != period.start:
+        return ["DTP", qualifier, "RD8", f"{period.start}-{period.end}"]
+    return ["DTP", qualifier, "D8", period.start]
+
+
+def _nm1(*elements: str) -> Segment:
+    values = list(elements)
+    while values and values[-1] == "":
+        values.pop()
+    return ["NM1", *values]
+
+
+def _source(rejection: Rejection | None) -> list[Segment]:
+    body = [["HL", "1", "", "20", "1"], ["NM1", "PR", "2", "CMS", "", "", "", "", "PI", "CMS"]]
+    body.append(["PER", "IC", "", "UR", "WWW.CMS.GOV"])
+    if rejection is not None and rejection.loop == "2100A":
+        body.append(["AAA", "N", "", rejection.reason, rejection.follow_up])
+    return body
+
+
+def _receiver(inquiry: Inquiry, rejection: Rejection | None) -> list[Segment]:
+    p = inquiry.receiver
+    body = [
+        ["HL", "2", "1", "21", "1"],
+        _nm1(p.entity_code, p.entity_type, p.name, "", "", "", "", p.id_qualifier, p.id),
+    ]
+    if rejection is not None and rejection.loop == "2100B":
+        body.append(["AAA", "N", "", rejection.reason, rejection.follow_up])
+    return body
+
+
+def _traces(inquiry: Inquiry) -> list[Segment]:
+    out = []
+    for trace in inquiry.traces[:3]:
+        segment = ["TRN", "2", trace.number, trace.originator]
+        if trace.additional:
+            segment.append(trace.additional)
+        out.append(segment)
+    return out
+
+
+def _subscriber_as_sent(inquiry: Inquiry, rejection: Rejection, window: tuple[str, str]) -> list[Segment]:
+    s = inquiry.subscriber
+    body = [_nm1("IL", "1", s.last_name, s.first_name, s.middle_name, "", s.suffix, s.id_qualifier, s.member_id)]
+    if rejection.loop == "2100C":
+        body.append(["AAA", "N", "", rejection.reason, rejection.follow_up])
+    if s.birth_date is not None:
+        dmg = ["DMG", "D8", s.birth_date.strftime("%Y%m%d")]
+        if s.gender:
+            dmg.append(s.gender)
+        body.append(dmg)
+    if rejection.loop == "2100C":
+        body.append(["DTP", "307", "RD8", f"{window[0]}-{window[1]}"])
+    return body
+
+
+def _subscriber_found(found: Eligible) -> list[Segment]:
+    b = found.beneficiary
+    body = [_nm1("IL", "1", b.last_name, b.first_name, b.middle_name, "", b.suffix, "MI", b.mbi)]
+    a = b.address
+    if a.line1:
+        body.append(["N3", a.line1, a.line2] if a.line2 else ["N3", a.line1])
+        body.append(["N4", a.city, a.state, a.postal_code])
+    body.append(["DMG", "D8", b.birth_date, b.gender])
+    if found.via_previous_mbi:
+        body.append(["INS", "Y", "18", "001", "25"])
+    if b.death_date:
+        body.append(["DTP", "442", "D8", b.death_date])
+    return body
+
+
+def _sections(inquiry: Inquiry) -> set[str]:
+    asked = set(inquiry.service_types)
+    if "30" in asked or not asked:
+        return {"deductibles", "hospital", "snf", "advantage", "drug", "msp", "hospice", "home_health", "preventive"}
+    wanted = {"advantage", "msp"}
+    if "42" in asked:
+        wanted.add("home_health")
+    if "45" in asked:
+        wanted.add("hospice")
+    if asked & {"47", "48"}:
+        wanted |= {"hospital", "deductibles"}
+    if "AG" in asked:
+        wanted.add("snf")
+    if "88" in asked:
+        wanted.add("drug")
+    return wanted
+
+
+def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]:
+    b = found.beneficiary
+    day = found.service_start
+    sections = _sections(inquiry)
+    asked = set(inquiry.service_types)
+    out: list[Segment] = []
+    for part, insurance, types in (("A", "MA", PART_A_SERVICE_TYPES), ("B", "MB", PART_B_SERVICE_TYPES)):
+        periods = [e.period for e in b.entitlements if e.part == part]
+        if not periods:
+            out.append(_eb("6", "", "30", insurance))
+            continue
+        for period in periods:
+            active = period.covers(day)
+            out.append(_eb("1" if active else "6", "", d.repetition.join(types) if active else "30", insurance))
+            out.append(_dtp("291", period))
+            if b.esrd and part == "A" and active:
+                out.append(["MSG", "ENTITLED BASED ON END STAGE RENAL DISEASE"])
+    if "deductibles" in sections:
+        for deductible in b.deductibles:
+            insurance, base_period = ("MA", "26") if deductible.part == "A" else ("MB", "23")
+            out.append(_eb("C", "", "30", insurance, "", base_period, money(deductible.base_cents)))
+            out.append(_dtp("291", deductible.period))
+            out.append(_eb("C", "", "30", insurance, "", "29", money(deductible.remaining_cents)))
+            out.append(_dtp("291", deductible.period))
+    for days in b.benefit_days:
+        if days.kind == "hospital" and "hospital" in sections:
+            if days.coinsurance_cents:
+                out.append(_eb("B", "", "48", "MA", "", "7", money(days.coinsurance_cents)))
+            out.append(_eb("F", "", "48", "MA", "", "29", "", "", "DY", str(days.remaining)))
+            out.append(_dtp("291", days.period))
+        elif days.kind == "snf" and "snf" in sections:
+            if days.coinsurance_cents:
+                out.append(_eb("B", "", "AG", "MA", "", "7", money(days.coinsurance_cents)))
+            out.append(_eb("F", "", "AG", "MA", "", "29", "", "", "DY", str(days.remaining)))
+            out.append(_dtp("291", days.period))
+        elif days.kind == "lifetime_reserve" and "hospital" in sections:
+            out.append(_eb("K", "", "30", "MA", "", "33", "", "", "DY", str(days.remaining)))
+    for plan in b.advantage_plans:
+        if "advantage" not in sections or not plan.period.overlaps(found.service_start, found.service_end):
+            continue
+        out.append(_eb("R", "", "30", "HN"))
+        out.append(["REF", "18", f"{plan.contract} {plan.pbp}"])
+        out.append(_dtp("290", plan.period))
+        out.append(["LS", "2120"])
+        out.append(["NM1", "PRP", "2", plan.plan_name])
+        if plan.address.line1:
+            out.append(["N3", plan.address.line1])
+            out.append(["N4", plan.address.city, plan.address.state, plan.address.postal_code])
+        if plan.phone:
+            out.append(["PER", "IC", "", "TE", plan.phone])
+        out.append(["LE", "2120"])
+    for drug in b.drug_plans:
+        if "drug" not in sections or not drug.period.overlaps(found.service_start, found.service_end):
+            continue
+        out.extend(
+            [
+                _eb("R", "", "88"),
+                ["REF", "18", f"{drug.contract} {drug.pbp}"],
+                _dtp("292", drug.period),
+                ["LS", "2120"],
+                ["NM1", "PR", "2", drug.plan_name],
+                ["LE", "2120"],
+            ]
+        )
+    for payer in b.secondary_payers:
+        if "msp" not in sections or not payer.period.overlaps(found.service_start, found.service_end):
+            continue
+        out.extend(
+            [
+                _eb("R", "", "30", payer.insurance_type),
+                _dtp("290", payer.period),
+                ["LS", "2120"],
+                ["NM1", "PRP", "2", payer.insurer],
+                ["LE", "2120"],
+            ]
+        )
+    for election in b.hospice:
+        if "hospice" in sections:
+            out.extend(_provider_episode("45", "292", election.period, election.provider_npi))
+    for episode in b.home_health:
+        if "home_health" in sections:
+            out.extend(_provider_episode("42", "472", episode.period, episode.agency_npi))
+    answered: set[str] = set()
+    for service in b.preventive:
+        if "preventive" in sections or service.service_type in asked or service.hcpcs in _procedure_codes(inquiry):
+            out.append(
+                _eb(
+                    "D",
+                    "",
+                    service.service_type,
+                    "MB",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"HC{d.component}{service.hcpcs}",
+                )
+            )
+            out.append(["DTP", "348", "D8", service.next_eligible])
+            answered.add(service.hcpcs)
+    for code in _procedure_codes(inquiry):
+        if code not in answered:
+            out.append(_eb("D", "", "30", "MB", "", "", "", "", "", "", "", "", f"HC{d.component}{code}"))
+            out.append(["MSG", "NO NEXT ELIGIBLE DATE ON FILE FOR THIS PROCEDURE"])
+            answered.add(code)
+    return out
+
+
+def _procedure_codes(inquiry: Inquiry) -> list[str]:
+    return [p.code for p in inquiry.procedures if p.qualifier == "HC" and p.code]
+
+
+def _provider_episode(service_type: str, qualifier: str, period: Period, npi: str) -> list[Segment]:
+    return [
+        _eb("X", "", service_type, "MA", "", "26"),
+        _dtp(qualifier, period),
+        ["LS", "2120"],
+        ["NM1", "1P", "2", "", "", "", "", "", "XX", npi],
+        ["LE", "2120"],
+    ]
+
+
+def render_271(
+    inquiry: Inquiry,
+    outcome: Eligible | Rejection,
+    *,
+    now: dt.datetime,
+    control: ControlNumbers,
+    window: tuple[str, str],
+) -> str:
+    """The 271 answering ``inquiry`` with ``outcome``; ``window`` is the allowed inquiry window
+    (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
+    d = reply_delimiters(inquiry)
+    rejection = outcome if isinstance(outcome, Rejection) else None
+    body: list[Segment] = [["BHT", "0022", "11", inquiry.reference, now.strftime("%Y%m%d"), now.strftime("%H%M%S")]]
+    body.extend(_source(rejection))
+    body.extend(_receiver(inquiry, rejection))
+    body.append(["HL", "3", "2", "22", "0"])
+    body.extend(_traces(inquiry))
+    if isinstance(outcome, Eligible):
+        body.extend(_subscriber_found(outcome))
+        body.extend(_benefits(inquiry, outcome, d))
+    else:
+        body.extend(_subscriber_as_sent(inquiry, outcome, window))
+    sender = Party(_qualifier(inquiry.receiver_qualifier), inquiry.receiver_id)
+    receiver = Party(_qualifier(inquiry.sender_qualifier), inquiry.submitter_id)
+    group = OutboundGroup(
+        "HB", inquiry.group_receiver, inquiry.group_sender, VERSION, [OutboundSet("271", VERSION, body)]
+    )
+    return render_interchange(
+        sender=sender, receiver=receiver, usage=inquiry.usage, now=now, control=control, delimiters=d, groups=[group]
+    )
+
+
+def _qualifier(value: str) -> str:
+    return value if value in X12_ID_QUALIFIERS else "ZZ"
+
+
+def segments_of(text: str) -> Sequence[str]:
+    """A 271's segments as text, one per item (for tests and explanations)."""
+    terminator = text[105]
+    return [piece for piece in text.split(terminator) if piece]

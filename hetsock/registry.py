@@ -1,0 +1,137 @@
+"""The submitter registry: who may send, from where, for which NPIs (``config/submitters.toml``).
+
+Each ``[[submitter]]`` has an ``id`` (ISA06/GS02), a ``name``, a ``status`` (``active`` or
+``suspended``), the ``usage`` indicators it may send (ISA15 ``P`` and/or ``T``), the originating
+``addresses`` it may connect from (CIDRs; empty means any), its linked ``npis`` (the
+Submitter/NPI relationship) and a ``connection_limit``. The registry is read once at start and
+again on reload (the server's SIGHUP): :meth:`Registry.from_toml` builds a new immutable
+registry, and the caller swaps it in whole, so a request never sees half of a reload.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from hetsock.eligibility.identifiers import is_valid_npi
+
+DEFAULT_REGISTRY_PATH = Path("config/submitters.toml")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RegistryError(Exception):
+    """The registry file is unreadable or holds an invalid entry."""
+
+
+@attrs.frozen
+class Submitter:
+    """One trading partner."""
+
+    id: str
+    name: str
+    status: str = "active"
+    usage: frozenset[str] = frozenset({"P", "T"})
+    addresses: tuple[Network, ...] = ()
+    npis: frozenset[str] = frozenset()
+    connection_limit: int = 10
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def allows_address(self, address: str | None) -> bool:
+        """Whether ``address`` (an IP, or None when unknown, e.g. in-process use) may send."""
+        if not self.addresses or address is None:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.addresses)
+
+    def is_linked(self, npi: str) -> bool:
+        return npi in self.npis
+
+
+@attrs.frozen
+class Registry:
+    """All submitters by ID."""
+
+    submitters: dict[str, Submitter] = attrs.field(factory=dict)
+
+    def get(self, submitter_id: str) -> Submitter | None:
+        return self.submitters.get(submitter_id)
+
+    def with_status(self, submitter_id: str, status: str) -> Registry:
+        """A copy with one submitter's status changed (for enforcement and tests)."""
+        submitter = self.submitters[submitter_id]
+        return Registry({**self.submitters, submitter_id: attrs.evolve(submitter, status=status)})
+
+    @classmethod
+    def of(cls, submitters: Iterable[Submitter]) -> Registry:
+        return cls({s.id: s for s in submitters})
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Registry:
+        """Read ``path``; raises :class:`RegistryError` naming the fault."""
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise RegistryError(f"{path}: cannot read: {error.strerror or error}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise RegistryError(f"{path}: not valid TOML: {error}") from error
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, source: str = "registry") -> Registry:
+        entries = raw.get("submitter", [])
+        if not isinstance(entries, list):
+            raise RegistryError(f"{source}: [[submitter]] must be an array of tables")
+        submitters: dict[str, Submitter] = {}
+        for index, entry in enumerate(entries, start=1):
+            where = f"{source}: submitter {index}"
+            submitter = _submitter(entry, where)
+            if submitter.id in submitters:
+                raise RegistryError(f"{where}: duplicate id {submitter.id}")
+            submitters[submitter.id] = submitter
+        return cls(submitters)
+
+
+def _submitter(entry: Any, where: str) -> Submitter:
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: must be a table")
+    submitter_id = entry.get("id")
+    if not isinstance(submitter_id, str) or not 2 <= len(submitter_id) <= 15 or not submitter_id.isalnum():
+        raise RegistryError(f"{where}: id must be 2 to 15 letters or digits")
+    status = entry.get("status", "active")
+    if status not in ("active", "suspended"):
+        raise RegistryError(f"{where}: status must be active or suspended")
+    usage = entry.get("usage", ["P", "T"])
+    if not isinstance(usage, list) or not set(usage) <= {"P", "T"}:
+        raise RegistryError(f"{where}: usage must be a list of P and/or T")
+    try:
+        addresses = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in entry.get("addresses", []))
+    except (TypeError, ValueError) as error:
+        raise RegistryError(f"{where}: addresses must be CIDRs: {error}") from error
+    npis = entry.get("npis", [])
+    if not isinstance(npis, list) or not all(isinstance(n, str) and is_valid_npi(n) for n in npis):
+        raise RegistryError(f"{where}: npis must be valid 10-digit NPIs")
+    limit = entry.get("connection_limit", 10)
+    if not isinstance(limit, int) or limit < 1:
+        raise RegistryError(f"{where}: connection_limit must be a positive integer")
+    name = entry.get("name", submitter_id)
+    return Submitter(
+        id=submitter_id,
+        name=str(name),
+        status=status,
+        usage=frozenset(usage),
+        addresses=addresses,
+        npis=frozenset(npis),
+        connection_limit=limit,
+    )
