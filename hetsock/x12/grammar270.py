@@ -71,8 +71,14 @@ class LoopSpec:
     items: tuple[SegmentSpec | LoopSpec, ...]
     usage: str = SITUATIONAL
     max_repeat: int = 1
+    #: An X12 bounded loop among the items, as (opening, closing) segment IDs, e.g. the 271's
+    #: ("LS", "LE") around 2120C: the items after the opening segment, up to and including the
+    #: closing one, need the opening one earlier in the iteration, and it needs the closing one.
+    bounds: tuple[str, str] | None = None
     #: Segment ID -> indices of the items it can match (derived, not passed).
     positions: dict[str, tuple[int, ...]] = attrs.field(init=False, eq=False, repr=False)
+    #: ``bounds`` as item indices (derived, not passed).
+    bound_indices: tuple[int, int] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         positions: dict[str, list[int]] = {}
@@ -80,6 +86,11 @@ class LoopSpec:
             segment_id = item.trigger.id if isinstance(item, LoopSpec) else item.id
             positions.setdefault(segment_id, []).append(index)
         object.__setattr__(self, "positions", {k: tuple(v) for k, v in positions.items()})
+        bound_indices = None
+        if self.bounds is not None:
+            opening, closing = self.bounds
+            bound_indices = (positions[opening][0], positions[closing][0])
+        object.__setattr__(self, "bound_indices", bound_indices)
 
     @property
     def trigger(self) -> SegmentSpec:

@@ -8,25 +8,30 @@ Theory of operation
 number of sets (5). A group with such a fault gets no AK2s when GS01 or GS08 is wrong (nothing in
 it can be read as a 270), and otherwise each set is still judged.
 
-``validate_transaction_set`` walks one ST ... SE against ``grammar270``. The walk keeps a stack
+``validate_transaction_set`` walks one ST ... SE against a grammar (``grammar.TransactionGrammar``:
+``GRAMMAR_270`` by default, or the 271's from ``grammar271``; ``validate_group`` takes the same
+``grammar`` and checks GS01 and GS08 against it). The walk keeps a stack
 of open loops; each segment is matched against the rest of the innermost loop, then its parents
 (closing the inner loops, whose missing required segments are reported, IK304 3). A loop's first
 segment starts a new iteration of that loop (IK304 4 past its maximum); HL segments always close
 every loop and open the 2000 loop their HL03 names, with HL01 counted from 1, HL02 naming the
 latest HL of the parent level and HL04 saying truly whether children follow (IK403 7 on the
-element that is wrong). A segment matching nothing is out of sequence (7) if its loop has passed
-it, unexpected (2) if the 270 uses it elsewhere, not in the set (6) if it is another X12 segment,
+element that is wrong). A loop with ``bounds`` (the 271's LS ... LE around 2120C) needs its
+opening segment before anything inside the bounds, and its closing one once opened (IK304 3 for
+the one missing). A segment matching nothing is out of sequence (7) if its loop has passed it,
+unexpected (2) if the set uses it elsewhere, not in the set (6) if it is another X12 segment,
 and unrecognized (1) otherwise. Each matched segment's elements are checked for count (IK403 3),
 presence (1, I10), repetitions (12), components (13), characters (6), code values (7), length
 (4, 5), dates (8: a real CCYYMMDD, or for RD8 a real range whose end is not before its start),
 times (9), and the X12 syntax rules (2 for a missing paired or conditional element, with a CTX
 naming the element that requires it; 10 for an exclusion).
 
-Under the HETS profile (``Rules.single_inquiry``) the 2000A, 2000B and 2000C loops may occur
-once (IK304 4) and 2000D not at all (IK304 I4); a group with more than one set has every set
-rejected with IK502 I6. A copy of the bad value (IK404) is given only for code values (ID
-elements), never for names, identifiers or dates, which may be patient data. At most
-``MAX_SEGMENT_FINDINGS`` segments are reported per set, so a reply stays bounded.
+Under the HETS profile (``Rules.single_inquiry``), for the 270 only (its grammar's
+``single_inquiry``), the 2000A, 2000B and 2000C loops may occur once (IK304 4) and 2000D not at
+all (IK304 I4); a group with more than one set has every set rejected with IK502 I6. A copy of
+the bad value (IK404) is given only for code values (ID elements), never for names, identifiers
+or dates, which may be patient data. At most ``MAX_SEGMENT_FINDINGS`` segments are reported per
+set, so a reply stays bounded.
 """
 
 from __future__ import annotations
@@ -39,16 +44,10 @@ from hetsock.x12.codes import ElementError, GroupError, SegmentError, Transactio
 from hetsock.x12.dates import is_real_date, is_real_range, is_valid_time
 from hetsock.x12.envelope import Group, TransactionSet
 from hetsock.x12.fastpath import fast_accept
+from hetsock.x12.grammar import GRAMMAR_270, TransactionGrammar
 from hetsock.x12.grammar270 import (
-    ACCEPTED_VERSIONS,
-    BHT,
-    HIERARCHY,
     NOT_USED,
-    OTHER_X12_SEGMENT_IDS,
     REQUIRED,
-    SE,
-    SEGMENT_IDS_270,
-    ST,
     ElementSpec,
     LoopSpec,
     SegmentSpec,
@@ -58,8 +57,6 @@ from hetsock.x12.rules import Rules
 from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment
 
 MAX_SEGMENT_FINDINGS = 100
-
-_LOOPS_WITH_BUSINESS_UNIT = frozenset({"2000C", "2100C", "2110C", "2000D", "2100D", "2110D"})
 
 
 @attrs.frozen
@@ -369,13 +366,14 @@ def _check_date_format(segment: Segment, spec: SegmentSpec, out: list[ElementFin
 
 
 class _Frame:
-    __slots__ = ("counts", "index", "loop")
+    __slots__ = ("bound_reported", "counts", "index", "loop")
 
     def __init__(self, loop: LoopSpec) -> None:
         self.loop = loop
         self.index = 0
         self.counts = [0] * len(loop.items)
         self.counts[0] = 1
+        self.bound_reported = False
 
 
 def _matches(item: SegmentSpec | LoopSpec, segment: Segment, *, loose: bool) -> bool:
@@ -395,9 +393,13 @@ def _item_id(item: SegmentSpec | LoopSpec) -> tuple[str, str]:
 class _Walk:
     """One transaction set's walk: state and findings."""
 
-    def __init__(self, d: Delimiters, rules: Rules, check_characters: bool) -> None:
+    def __init__(
+        self, d: Delimiters, rules: Rules, check_characters: bool, grammar: TransactionGrammar = GRAMMAR_270
+    ) -> None:
         self.d = d
         self.rules = rules
+        self.grammar = grammar
+        self.single_inquiry = rules.single_inquiry and grammar.single_inquiry
         self.check_characters = check_characters
         self.findings: dict[int, list[SegmentFinding]] = {}
         self.stack: list[_Frame] = []
@@ -422,9 +424,12 @@ class _Walk:
             self._missing_after(frame, frame.index + 1, len(frame.loop.items), position)
 
     def _missing_after(self, frame: _Frame, start: int, stop: int, position: int) -> None:
+        bounds = frame.loop.bound_indices
         for k in range(start, stop):
             item = frame.loop.items[k]
-            if item.usage == REQUIRED and frame.counts[k] == 0:
+            if frame.counts[k] == 0 and (
+                item.usage == REQUIRED or (bounds is not None and k == bounds[1] and frame.counts[bounds[0]] > 0)
+            ):
                 segment_id, loop_id = _item_id(item)
                 self.report(
                     SegmentFinding(
@@ -435,10 +440,11 @@ class _Walk:
     def hl(self, segment: Segment, position: int) -> None:
         self.close_frames(0, position)
         level = segment.get(3)
-        entry = HIERARCHY.get(level)
+        hierarchy = self.grammar.hierarchy
+        entry = hierarchy.get(level)
         if entry is None:
             self.lost = True
-            spec = HIERARCHY["22"][0].trigger
+            spec = hierarchy[self.grammar.fallback_level][0].trigger
             elements = check_elements(segment, spec, self.d, self.check_characters, position=position, loop_id="")
             self.report(SegmentFinding("HL", position, "", SegmentError.ELEMENT_ERRORS, tuple(elements)))
             return
@@ -446,9 +452,9 @@ class _Walk:
         loop, parent_level = entry
         count = self.level_counts.get(level, 0) + 1
         self.level_counts[level] = count
-        if self.rules.single_inquiry and level == "23":
+        if self.single_inquiry and level == "23":
             self.report(SegmentFinding("HL", position, loop.id, SegmentError.IMPLEMENTATION_NOT_USED))
-        elif count > (1 if self.rules.single_inquiry else loop.max_repeat):
+        elif count > (1 if self.single_inquiry else loop.max_repeat):
             self.report(SegmentFinding("HL", position, loop.id, SegmentError.LOOP_OVER_MAXIMUM))
         extra: list[ElementFinding] = []
         expected_id = str(len(self.hl_segments) + 1)
@@ -496,6 +502,17 @@ class _Walk:
                 self.close_frames(depth + 1, position)
             if k > frame.index + 1:
                 self._missing_after(frame, frame.index + 1, k, position)
+            bounds = frame.loop.bound_indices
+            if (
+                bounds is not None
+                and bounds[0] < k <= bounds[1]
+                and not frame.counts[bounds[0]]
+                and not frame.bound_reported
+            ):
+                # Inside an LS ... LE with no LS: report the LS missing, once per iteration.
+                frame.bound_reported = True
+                opening = _item_id(items[bounds[0]])[0]
+                self.report(SegmentFinding(opening, position, frame.loop.id, SegmentError.REQUIRED_SEGMENT_MISSING))
             frame.index = k
             frame.counts[k] += 1
             if isinstance(item, LoopSpec):
@@ -517,14 +534,14 @@ class _Walk:
     def _unmatched(self, segment: Segment, position: int) -> None:
         segment_id = segment.elements[0]
         loop_id = self.stack[-1].loop.id if self.stack else ""
-        if segment_id in SEGMENT_IDS_270:
+        if segment_id in self.grammar.segment_ids:
             passed = any(
                 _matches(item, segment, loose=True)
                 for frame in self.stack
                 for item in frame.loop.items[1 : frame.index]
             )
             code = SegmentError.NOT_IN_PROPER_SEQUENCE if passed else SegmentError.UNEXPECTED_SEGMENT
-        elif segment_id in OTHER_X12_SEGMENT_IDS:
+        elif segment_id in self.grammar.other_segment_ids:
             code = SegmentError.NOT_IN_TRANSACTION_SET
         else:
             code = SegmentError.UNRECOGNIZED_SEGMENT_ID
@@ -533,10 +550,12 @@ class _Walk:
 
     def finish(self, position: int) -> None:
         self.close_frames(0, position)
-        for level in ("20", "21", "22"):
+        for level in self.grammar.required_levels:
             if not self.level_counts.get(level):
                 self.report(
-                    SegmentFinding("HL", position, HIERARCHY[level][0].id, SegmentError.REQUIRED_SEGMENT_MISSING)
+                    SegmentFinding(
+                        "HL", position, self.grammar.hierarchy[level][0].id, SegmentError.REQUIRED_SEGMENT_MISSING
+                    )
                 )
         for hl, hl_position, loop_id in self.hl_segments:
             has_children = hl.get(1) in self.parents_named
@@ -556,9 +575,14 @@ class _Walk:
 
 
 def validate_transaction_set(
-    ts: TransactionSet, d: Delimiters, rules: Rules, *, clean_text: bool = False
+    ts: TransactionSet,
+    d: Delimiters,
+    rules: Rules,
+    *,
+    clean_text: bool = False,
+    grammar: TransactionGrammar = GRAMMAR_270,
 ) -> ValidatedSet:
-    """Judge one ST ... SE against 005010X279A1. Linear in the number of segments.
+    """Judge one ST ... SE against ``grammar`` (the 270 by default). Linear in the number of segments.
 
     ``clean_text``: the caller has checked that the whole interchange holds only X12
     characters and its delimiters, so no element needs a character check of its own.
@@ -567,25 +591,25 @@ def validate_transaction_set(
     st = segments[0]
     set_id, control, convention = st.get(1), st.get(2), st.get(3)
     errors: list[TransactionSetError] = []
-    if set_id != "270":
+    if set_id != grammar.set_id:
         errors.append(TransactionSetError.NOT_SUPPORTED if set_id else TransactionSetError.INVALID_TRANSACTION_SET_ID)
         return ValidatedSet(TransactionSetReport(set_id, control, convention, (), tuple(errors)), ())
-    if clean_text:
+    if clean_text and grammar.fast_path:
         fast = fast_accept(segments, d, rules.single_inquiry)
         if fast is not None:
             return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(fast))
     if not 4 <= len(control) <= 9 or not X12_CHARACTERS.issuperset(control):
         errors.append(TransactionSetError.INVALID_CONTROL_NUMBER)
-    if convention not in ACCEPTED_VERSIONS:
+    if convention not in grammar.versions:
         errors.append(TransactionSetError.IMPLEMENTATION_CONVENTION_NOT_SUPPORTED)
 
-    walk = _Walk(d, rules, check_characters=not clean_text)
+    walk = _Walk(d, rules, check_characters=not clean_text, grammar=grammar)
     walk.loops.append(("", st))
     body_end = len(segments) - 1 if ts.has_trailer else len(segments)
     index = 1
     if len(segments) > 1 and segments[1].id == "BHT":
         walk.loops.append(("", segments[1]))
-        walk.check(segments[1], BHT, 2, "")
+        walk.check(segments[1], grammar.bht, 2, "")
         index = 2
     else:
         walk.report(SegmentFinding("BHT", 2, "", SegmentError.REQUIRED_SEGMENT_MISSING))
@@ -601,7 +625,7 @@ def validate_transaction_set(
     if ts.has_trailer:
         se = segments[-1]
         walk.loops.append(("", se))
-        se_elements = check_elements(se, SE, d, walk.check_characters, position=len(segments), loop_id="")
+        se_elements = check_elements(se, grammar.se, d, walk.check_characters, position=len(segments), loop_id="")
         count = se.get(1)
         # SE01 is N0 1-10: the length check keeps int() off huge digit strings (ValueError
         # past 4300 digits, and quadratic before that).
@@ -613,12 +637,13 @@ def validate_transaction_set(
             walk.report(SegmentFinding("SE", len(segments), "", SegmentError.ELEMENT_ERRORS, tuple(se_elements)))
     else:
         errors.append(TransactionSetError.TRAILER_MISSING)
-    st_elements = check_elements(st, ST, d, walk.check_characters, position=1, loop_id="")
+    st_elements = check_elements(st, grammar.st, d, walk.check_characters, position=1, loop_id="")
     if st_elements and not errors:
         walk.report(SegmentFinding("ST", 1, "", SegmentError.ELEMENT_ERRORS, tuple(st_elements)))
 
     findings = [f for position in sorted(walk.findings) for f in walk.findings[position]]
-    findings = _with_business_unit(findings, walk.loops, walk.hl_segments)[:MAX_SEGMENT_FINDINGS]
+    findings = _with_business_unit(findings, walk.loops, walk.hl_segments, grammar.business_unit_loops)
+    findings = findings[:MAX_SEGMENT_FINDINGS]
     if findings:
         errors.append(TransactionSetError.SEGMENTS_IN_ERROR)
     report = TransactionSetReport(set_id, control, convention, tuple(findings), tuple(errors[:5]))
@@ -629,8 +654,9 @@ def _with_business_unit(
     findings: list[SegmentFinding],
     loops: list[tuple[str, Segment]],
     hl_segments: list[tuple[Segment, int, str]],
+    unit_loops: frozenset[str],
 ) -> list[SegmentFinding]:
-    if not any(f.loop_id in _LOOPS_WITH_BUSINESS_UNIT for f in findings):
+    if not any(f.loop_id in unit_loops for f in findings):
         return findings
     # Each subscriber (2000C, with its 2000D dependents) is a business unit: the position of
     # its HL and its first TRN02. ``loops`` and ``hl_segments`` list the 2000C HLs alike.
@@ -643,7 +669,7 @@ def _with_business_unit(
             traces[-1] = segment.get(2)
     out: list[SegmentFinding] = []
     for f in findings:
-        if f.loop_id in _LOOPS_WITH_BUSINESS_UNIT:
+        if f.loop_id in unit_loops:
             # A missing segment is reported at the segment after its loop: maybe the next HL.
             if f.code is SegmentError.REQUIRED_SEGMENT_MISSING:
                 unit = bisect.bisect_left(starts, f.position) - 1
@@ -657,22 +683,27 @@ def _with_business_unit(
 
 
 def validate_group(
-    group: Group, d: Delimiters, rules: Rules, *, clean_text: bool = False
+    group: Group,
+    d: Delimiters,
+    rules: Rules,
+    *,
+    clean_text: bool = False,
+    grammar: TransactionGrammar = GRAMMAR_270,
 ) -> tuple[GroupReport, tuple[ValidatedSet, ...]]:
-    """Judge one functional group and each transaction set in it (``clean_text`` as above)."""
+    """Judge one functional group and each transaction set in it (``clean_text`` and ``grammar`` as above)."""
     gs = group.gs
     functional_id, control, version = gs.get(1), gs.get(6), gs.get(8)
     errors: list[GroupError] = []
     received = len(group.transaction_sets)
     validated: list[ValidatedSet] = []
-    if functional_id != "HS":
+    if functional_id != grammar.functional_id:
         errors.append(GroupError.NOT_SUPPORTED)
-    elif version not in ACCEPTED_VERSIONS:
+    elif version not in grammar.versions:
         errors.append(GroupError.VERSION_NOT_SUPPORTED)
     else:
         for ts in group.transaction_sets:
-            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text))
-        if rules.single_inquiry and received > 1:
+            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text, grammar=grammar))
+        if rules.single_inquiry and grammar.single_inquiry and received > 1:
             validated = [
                 attrs.evolve(
                     v,
