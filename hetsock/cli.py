@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hetsock.cli_seed import add_seed_command, ensure_demo_store
 from hetsock.config import Config, ConfigError
+from hetsock.eligibility.decide import InquiryWindow
+from hetsock.eligibility.store.base import StoreUnavailableError
+from hetsock.pipeline import Context, ReplyKind, Services, respond
+from hetsock.registry import Registry, RegistryError
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.explain import explain_reply
 from hetsock.x12.rules import Rules
@@ -25,12 +30,14 @@ def _unwrap(data: bytes) -> bytes:
     return data
 
 
-def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str]) -> int:
+def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str], services: Services | None) -> int:
     try:
         data = Path(path).read_bytes() if path != "-" else sys.stdin.buffer.read()
     except OSError as error:
         out.append(f"{path}: unreadable: {error.strerror or error}")
         return EXIT_UNREADABLE
+    if services is not None:
+        return _respond_file(path, _unwrap(data), services, out)
     decision = check_270(
         _unwrap(data), rules=rules, now=dt.datetime.now(), control=ControlNumbers(1), receiver_id=receiver_id
     )
@@ -58,6 +65,28 @@ def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str]) -> in
     return EXIT_REJECTED
 
 
+def _respond_file(path: str, data: bytes, services: Services, out: list[str]) -> int:
+    reply = respond(data, Context(services, dt.datetime.now(), ControlNumbers(1)))
+    text = reply.payload.decode("latin-1")
+    summary = f"{path}: the server would answer with a {reply.kind.value}"
+    if reply.aaa_codes:
+        summary += f" (AAA {','.join(reply.aaa_codes)} in {reply.aaa_loop})"
+    if reply.error_code:
+        summary += f" ({reply.error_code})"
+    out.append(summary)
+    out.extend("  " + line for line in explain_reply(text))
+    out.extend("  " + line for line in (_one_segment_per_line(text) if text.startswith("ISA") else [text]))
+    statuses = {ReplyKind.ELIGIBILITY: EXIT_ACCEPTED, ReplyKind.PROPRIETARY: EXIT_UNREADABLE}
+    return statuses.get(reply.kind, EXIT_REJECTED)
+
+
+def _services(config: Config, rules: Rules, receiver_id: str, store_path: Path | None) -> Services:
+    registry = Registry.from_toml(config.eligibility.registry)
+    store = ensure_demo_store(store_path or config.store.path, beneficiaries=config.store.demo_beneficiaries)
+    window = InquiryWindow(config.eligibility.months_back, config.eligibility.months_forward)
+    return Services(registry, store, rules, receiver_id, window)
+
+
 def _one_segment_per_line(text: str) -> list[str]:
     terminator = text[105] if len(text) > 105 else "~"
     return [piece + terminator for piece in text.split(terminator) if piece]
@@ -76,10 +105,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
         rules = Rules.hets(args.receiver_id)
     else:
         rules = config.x12.rules()
+    services = None
+    if args.respond:
+        try:
+            services = _services(config, rules, receiver_id, args.store)
+        except (RegistryError, StoreUnavailableError) as error:
+            print(f"hetsock: {error}", file=sys.stderr)
+            return EXIT_UNREADABLE
     status = EXIT_ACCEPTED
     for path in args.files:
         out: list[str] = []
-        result = _check_file(path, rules, receiver_id, out)
+        result = _check_file(path, rules, receiver_id, out, services)
         print("\n".join(out))
         status = max(status, result)
     return status
@@ -106,7 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="relax the HETS-only rules (receiver ID, ZZ qualifiers, no credentials, one inquiry)",
     )
+    check.add_argument(
+        "--respond",
+        action="store_true",
+        help="show the reply the server would send (271, 271 with AAA, TA1, 999 or proprietary error); "
+        "exit 0 for a 271, 1 for a rejection, 2 for a proprietary error",
+    )
+    check.add_argument(
+        "--store", type=Path, default=None, help="with --respond: the SQLite store (default: the config's)"
+    )
     check.set_defaults(handler=_cmd_check)
+    add_seed_command(commands)
     return parser
 
 

@@ -29,10 +29,30 @@ class X12Config:
 
 
 @attrs.frozen
+class StoreConfig:
+    """The ``[store]`` section: the embedded SQLite store, created on first use."""
+
+    path: Path = Path("data/hetsock.sqlite3")
+    #: How many synthetic beneficiaries (fixtures included) a new demo store gets.
+    demo_beneficiaries: int = 100_000
+
+
+@attrs.frozen
+class EligibilityConfig:
+    """The ``[eligibility]`` section: the date-of-service window and the registry file."""
+
+    months_back: int = 12
+    months_forward: int = 4
+    registry: Path = Path("config/submitters.toml")
+
+
+@attrs.frozen
 class Config:
     """The whole configuration."""
 
     x12: X12Config = X12Config()
+    store: StoreConfig = StoreConfig()
+    eligibility: EligibilityConfig = EligibilityConfig()
 
     @classmethod
     def from_toml(cls, path: Path) -> Config:
@@ -56,7 +76,20 @@ class Config:
             raise ConfigError(f"{source}: x12.receiver_id must be 2 to 15 letters or digits")
         if profile not in ("hets", "x12"):
             raise ConfigError(f'{source}: x12.profile must be "hets" or "x12"')
-        return cls(X12Config(receiver_id=receiver_id, profile=profile))
+        store = _section(raw, "store", source)
+        eligibility = _section(raw, "eligibility", source)
+        return cls(
+            X12Config(receiver_id=receiver_id, profile=profile),
+            StoreConfig(
+                path=Path(_typed(store, "path", str, "data/hetsock.sqlite3", source)),
+                demo_beneficiaries=_positive(store, "demo_beneficiaries", 100_000, source),
+            ),
+            EligibilityConfig(
+                months_back=_positive(eligibility, "months_back", 12, source),
+                months_forward=_positive(eligibility, "months_forward", 4, source),
+                registry=Path(_typed(eligibility, "registry", str, "config/submitters.toml", source)),
+            ),
+        )
 
     @classmethod
     def load(cls, path: Path | None) -> Config:
@@ -66,3 +99,24 @@ class Config:
         if DEFAULT_CONFIG_PATH.exists():
             return cls.from_toml(DEFAULT_CONFIG_PATH)
         return cls()
+
+
+def _section(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
+    section = raw.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    return section
+
+
+def _typed(section: dict[str, Any], key: str, kind: type, default: Any, source: str) -> Any:
+    value = section.get(key, default)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{source}: {key} must be a {kind.__name__}")
+    return value
+
+
+def _positive(section: dict[str, Any], key: str, default: int, source: str) -> int:
+    value = _typed(section, key, int, default, source)
+    if value < 1:
+        raise ConfigError(f"{source}: {key} must be a positive integer")
+    return int(value)

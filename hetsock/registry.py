@@ -10,6 +10,7 @@ registry, and the caller swaps it in whole, so a request never sees half of a re
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import tomllib
 from collections.abc import Iterable
@@ -23,6 +24,14 @@ from hetsock.eligibility.identifiers import is_valid_npi
 DEFAULT_REGISTRY_PATH = Path("config/submitters.toml")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(address)
+    except ValueError:
+        return None
 
 
 class RegistryError(Exception):
@@ -49,11 +58,8 @@ class Submitter:
         """Whether ``address`` (an IP, or None when unknown, e.g. in-process use) may send."""
         if not self.addresses or address is None:
             return True
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.addresses)
+        ip = _parse_address(address)
+        return ip is not None and any(ip in network for network in self.addresses)
 
     def is_linked(self, npi: str) -> bool:
         return npi in self.npis

@@ -77,3 +77,37 @@ def test_config_file_sets_receiver(tmp_path: Path) -> None:
     assert main(["check", "--config", str(config), str(DATA / "hets" / "specimen.270")]) == 1
     config.write_text('[x12]\nprofile = "nonsense"\n')
     assert main(["check", "--config", str(config), str(DATA / "hets" / "specimen.270")]) == 2
+
+
+def _small_config(tmp_path: Path) -> Path:
+    root = Path(__file__).resolve().parent.parent
+    config = tmp_path / "hetsock.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\ndemo_beneficiaries = 200\n'
+        f'[eligibility]\nregistry = "{root / "config" / "submitters.toml"}"\n'
+    )
+    return config
+
+
+def test_respond_shows_the_271(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _small_config(tmp_path)
+    assert main(["check", "--respond", "--config", str(config), str(DATA / "hets" / "specimen.270")]) == 0
+    out = capsys.readouterr().out
+    assert "the server would answer with a 271" in out
+    assert "EB*1**30^42^45^48^49^69^76^83^A5^A7^AG^BT^BU^BV*MA~" in out
+    assert (tmp_path / "store.sqlite3").exists()  # created on first use
+
+
+def test_respond_shows_aaa_and_proprietary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _small_config(tmp_path)
+    specimen = (DATA / "hets" / "specimen.270").read_bytes()
+    unlinked = tmp_path / "unlinked.270"
+    unlinked.write_bytes(specimen.replace(b"XX*1234567893", b"XX*1987654328"))
+    assert main(["check", "--respond", "--config", str(config), str(unlinked)]) == 1
+    assert "(AAA 41 in 2100B)" in capsys.readouterr().out
+    suspended = tmp_path / "suspended.270"
+    suspended.write_bytes(
+        specimen.replace(b"DEMO0001       ", b"DEMO0009       ").replace(b"*DEMO0001*", b"*DEMO0009*")
+    )
+    assert main(["check", "--respond", "--config", str(config), str(suspended)]) == 2
+    assert "SBY00502 - Authorization for this transaction cannot be validated" in capsys.readouterr().out

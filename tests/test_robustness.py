@@ -560,12 +560,14 @@ def test_a_megabyte_of_random_bytes_gives_a_decision() -> None:
         assert_sound(decide(SPECIMEN[:middle] + blob + SPECIMEN[middle:], rules))
 
 
-def _best_time(data: bytes, rules: Rules, runs: int = 3) -> float:
+def _best_time(data: bytes, rules: Rules, runs: int = 5) -> float:
+    # CPU time of this process, best of several runs: another process on the machine (a busy
+    # CI runner, a parallel test) then barely moves the ratio the callers assert on.
     best = float("inf")
     for _ in range(runs):
-        start = time.perf_counter()
+        start = time.process_time()
         decide(data, rules)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 

@@ -4,8 +4,11 @@ Dates are X12 ``CCYYMMDD`` strings (``"20050401"``): they order like dates, comp
 270's dates without conversion, and go into a 271 as they are. An open-ended period has
 ``end == ""``. Amounts are whole cents (``int``), rendered as X12 R values by the 271 writer.
 
-Every field that identifies a person (MBI, names, birth and death dates, gender, address) is
-``repr=False``: no repr, traceback or log line built from a :class:`Beneficiary` shows them.
+Every field that identifies a person (MBI, names, birth and death dates, gender, address,
+policy number) is ``repr=False`` on an attrs class: no repr, traceback or log line built from a
+:class:`Beneficiary` shows them. The benefit records that identify nobody (periods,
+entitlements, deductibles, plans, provider episodes) are ``NamedTuple``s: immutable, typed, and
+built in C, because a lookup builds a dozen of them per inquiry on the hot path.
 
 ``Beneficiary.to_document()`` / ``from_document()`` turn a record into plain JSON-ready data and
 back; the stores keep that document, one row per beneficiary, keyed by MBI.
@@ -13,15 +16,14 @@ back; the stores keep that document, one row per beneficiary, keyed by MBI.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
 OPEN = ""  #: the ``end`` of a period that has not ended
 
 
-@attrs.frozen
-class Period:
+class Period(NamedTuple):
     """A span of days, ``start`` to ``end`` inclusive (``end == ""``: still open)."""
 
     start: str
@@ -43,16 +45,14 @@ class Address:
     postal_code: str = attrs.field(repr=False, default="")
 
 
-@attrs.frozen
-class Entitlement:
+class Entitlement(NamedTuple):
     """Part A or Part B entitlement over a period (ended and future periods included)."""
 
     part: str  #: "A" or "B"
     period: Period
 
 
-@attrs.frozen
-class Deductible:
+class Deductible(NamedTuple):
     """A Part A (benefit period) or Part B (calendar year) deductible: base and remaining, in cents."""
 
     part: str
@@ -61,8 +61,7 @@ class Deductible:
     remaining_cents: int
 
 
-@attrs.frozen
-class BenefitDays:
+class BenefitDays(NamedTuple):
     """Inpatient hospital, skilled nursing, or lifetime reserve days in a benefit period."""
 
     kind: str  #: "hospital", "snf" or "lifetime_reserve"
@@ -73,8 +72,7 @@ class BenefitDays:
     coinsurance_cents: int = 0
 
 
-@attrs.frozen
-class PlanEnrollment:
+class PlanEnrollment(NamedTuple):
     """A Medicare Advantage enrollment (the 2120C plan loop)."""
 
     contract: str  #: e.g. H1234
@@ -85,8 +83,7 @@ class PlanEnrollment:
     phone: str = ""
 
 
-@attrs.frozen
-class DrugPlanEnrollment:
+class DrugPlanEnrollment(NamedTuple):
     """A Part D enrollment."""
 
     contract: str
@@ -105,20 +102,17 @@ class SecondaryPayer:
     policy_number: str = attrs.field(repr=False, default="")
 
 
-@attrs.frozen
-class HospiceElection:
+class HospiceElection(NamedTuple):
     provider_npi: str
     period: Period
 
 
-@attrs.frozen
-class HomeHealthEpisode:
+class HomeHealthEpisode(NamedTuple):
     agency_npi: str
     period: Period
 
 
-@attrs.frozen
-class PreventiveService:
+class PreventiveService(NamedTuple):
     """A preventive service (HCPCS) and the next day it can be paid for."""
 
     hcpcs: str

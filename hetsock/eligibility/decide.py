@@ -15,8 +15,8 @@ loop   AAA03  when
 2100C  75     no beneficiary has that MBI (current or earlier) -- our pick between 72 and 75
 2100C  73     the last name does not match, the first name is sent and does not match, or
               neither a first name nor a birth date is sent
+2100C  60     the birth date (as sent, else as stored) follows the date of service
 2100C  71     the birth date is sent and does not match
-2100C  60     the beneficiary was born after the date of service starts
 =====  =====  ==========================================================================
 
 Names match the way HETS stores them: case-insensitive, with hyphens, apostrophes, periods and
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 import attrs
@@ -37,6 +38,7 @@ from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.identifiers import is_valid_mbi, is_valid_npi
 from hetsock.eligibility.inquiry import Inquiry
 from hetsock.registry import Submitter
+from hetsock.x12.dates import ccyymmdd
 
 _SUFFIXES = ("JR", "SR", "II", "III", "IV")
 _DROPPED = str.maketrans("", "", "-'. ,")
@@ -55,9 +57,12 @@ class InquiryWindow:
 
     def bounds(self, today: dt.date) -> tuple[str, str]:
         """(first, last) allowed days as CCYYMMDD."""
-        return _shift(today, -self.months_back).strftime("%Y%m%d"), _shift(today, self.months_forward).strftime(
-            "%Y%m%d"
-        )
+        return _bounds(today, self.months_back, self.months_forward)
+
+
+@functools.lru_cache(maxsize=8)
+def _bounds(today: dt.date, back: int, forward: int) -> tuple[str, str]:
+    return ccyymmdd(_shift(today, -back)), ccyymmdd(_shift(today, forward))
 
 
 def _shift(day: dt.date, months: int) -> dt.date:
@@ -131,9 +136,9 @@ def decide(
         return Rejection("2100C", "72")
     first_allowed, last_allowed = window.bounds(today)
     if inquiry.service_dates is None:
-        start = end = today.strftime("%Y%m%d")
+        start = end = ccyymmdd(today)
     else:
-        start, end = (day.strftime("%Y%m%d") for day in inquiry.service_dates)
+        start, end = ccyymmdd(inquiry.service_dates[0]), ccyymmdd(inquiry.service_dates[1])
     if end > last_allowed:
         return Rejection("2100C", "63")
     if start < first_allowed:
@@ -147,13 +152,13 @@ def decide(
     beneficiary, via_previous = found
     if not names_match(person.last_name, person.suffix, beneficiary.last_name, beneficiary.suffix):
         return Rejection("2100C", "73")
-    sent_birth = person.birth_date.strftime("%Y%m%d") if person.birth_date else ""
+    sent_birth = ccyymmdd(person.birth_date) if person.birth_date else ""
     if not person.first_name and not sent_birth:
         return Rejection("2100C", "73")
     if person.first_name and normalize_name(person.first_name) != normalize_name(beneficiary.first_name):
         return Rejection("2100C", "73")
+    if (sent_birth or beneficiary.birth_date) > start:
+        return Rejection("2100C", "60")
     if sent_birth and sent_birth != beneficiary.birth_date:
         return Rejection("2100C", "71")
-    if beneficiary.birth_date > start:
-        return Rejection("2100C", "60")
     return Eligible(beneficiary, via_previous, start, end)

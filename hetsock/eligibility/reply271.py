@@ -31,11 +31,13 @@ and preventive services reported under an asked type), plus one ``EB*D`` per EQ0
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from hetsock.eligibility.beneficiary import Period
 from hetsock.eligibility.decide import Eligible, Rejection
 from hetsock.eligibility.inquiry import Inquiry
+from hetsock.x12.dates import ccyymmdd, hhmmss
 from hetsock.x12.rules import X12_ID_QUALIFIERS
 from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
 from hetsock.x12.writer import ControlNumbers, OutboundGroup, OutboundSet, Party, render_interchange
@@ -120,7 +122,7 @@ def _subscriber_as_sent(inquiry: Inquiry, rejection: Rejection, window: tuple[st
     if rejection.loop == "2100C":
         body.append(["AAA", "N", "", rejection.reason, rejection.follow_up])
     if s.birth_date is not None:
-        dmg = ["DMG", "D8", s.birth_date.strftime("%Y%m%d")]
+        dmg = ["DMG", "D8", ccyymmdd(s.birth_date)]
         if s.gender:
             dmg.append(s.gender)
         body.append(dmg)
@@ -175,7 +177,7 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
             continue
         for period in periods:
             active = period.covers(day)
-            out.append(_eb("1" if active else "6", "", d.repetition.join(types) if active else "30", insurance))
+            out.append(_eb("1" if active else "6", "", _joined(types, d.repetition) if active else "30", insurance))
             out.append(_dtp("291", period))
             if b.esrd and part == "A" and active:
                 out.append(["MSG", "ENTITLED BASED ON END STAGE RENAL DISEASE"])
@@ -274,6 +276,11 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _joined(types: tuple[str, ...], repetition: str) -> str:
+    return repetition.join(types)
+
+
 def _procedure_codes(inquiry: Inquiry) -> list[str]:
     return [p.code for p in inquiry.procedures if p.qualifier == "HC" and p.code]
 
@@ -300,7 +307,7 @@ def render_271(
     (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
     d = reply_delimiters(inquiry)
     rejection = outcome if isinstance(outcome, Rejection) else None
-    body: list[Segment] = [["BHT", "0022", "11", inquiry.reference, now.strftime("%Y%m%d"), now.strftime("%H%M%S")]]
+    body: list[Segment] = [["BHT", "0022", "11", inquiry.reference, ccyymmdd(now), hhmmss(now)]]
     body.extend(_source(rejection))
     body.extend(_receiver(inquiry, rejection))
     body.append(["HL", "3", "2", "22", "0"])

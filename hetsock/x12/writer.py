@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from hetsock.x12.segments import X12_CHARACTERS, Delimiters, write_segments
+from hetsock.x12.dates import ccyymmdd, hhmmss
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters
 
 
 @attrs.frozen
@@ -63,14 +64,16 @@ def echo(value: str, delimiters: Delimiters, fallback: str = "") -> str:
     return cleaned if cleaned.strip() else fallback
 
 
-def _check_values(segments: Sequence[Sequence[str]], delimiters: Delimiters) -> None:
-    # Composites legitimately hold the component (and repetition) separator; the element
-    # separator or terminator inside a value would change the structure.
-    forbidden = {delimiters.element, delimiters.segment}
-    for segment in segments:
-        for value in segment[1:]:
-            if not forbidden.isdisjoint(value):
-                raise ValueError(f"a value in {segment[0]} contains a delimiter")
+def _check_values(text: str, segments: Sequence[Sequence[str]], delimiters: Delimiters) -> None:
+    # Composites legitimately hold the component (and repetition) separator; an element
+    # separator or terminator inside a value would change the structure, and shows as more of
+    # them in the text than the segments account for (two counts, not a scan per value).
+    separators = sum(map(len, segments)) - len(segments)
+    if text.count(delimiters.segment) != len(segments) or text.count(delimiters.element) != separators:
+        culprit = next(
+            (s[0] for s in segments if any(delimiters.element in v or delimiters.segment in v for v in s[1:])), "?"
+        )
+        raise ValueError(f"a value in {culprit} contains a delimiter")
 
 
 def isa_elements(
@@ -94,8 +97,8 @@ def isa_elements(
         sender.id.ljust(15)[:15],
         receiver.qualifier,
         receiver.id.ljust(15)[:15],
-        now.strftime("%y%m%d"),
-        now.strftime("%H%M"),
+        ccyymmdd(now)[2:],
+        hhmmss(now)[:4],
         delimiters.repetition,
         "00501",
         f"{control:09d}",
@@ -131,8 +134,8 @@ def render_interchange(
                 group.functional_id,
                 group.sender_code,
                 group.receiver_code,
-                now.strftime("%Y%m%d"),
-                now.strftime("%H%M%S"),
+                ccyymmdd(now),
+                hhmmss(now),
                 group_control,
                 "X",
                 group.version,
@@ -145,5 +148,7 @@ def render_interchange(
             segments.append(["SE", str(len(ts.body) + 2), set_control])
         segments.append(["GE", str(len(group.transaction_sets)), group_control])
     segments.append(["IEA", str(len(groups)), f"{control.interchange:09d}"])
-    _check_values(segments[1:], delimiters)
-    return write_segments(segments, delimiters)
+    separator = delimiters.element
+    text = delimiters.segment.join([separator.join(segment) for segment in segments]) + delimiters.segment
+    _check_values(text, segments, delimiters)
+    return text

@@ -1,0 +1,57 @@
+"""The beneficiary store contract: what the eligibility core asks of any database.
+
+A store answers one question per inquiry: *who is the beneficiary with this MBI?* The answer
+is a :class:`Lookup` (the record, and whether the MBI asked for was an earlier one that now maps
+to the current MBI) or ``None`` (no such beneficiary). Everything else a 271 reports is in the
+record, so one inquiry costs one read.
+
+Failure is one exception, :class:`StoreUnavailableError`: the store cannot be read at all (file
+missing, not a store, corrupt, locked past its timeout, closed). It means "try again later"
+(HETS-NOTES section 5: a proprietary error, or AAA 42 *unable to respond at current time* in
+2100A), never "no such beneficiary": a lookup that reads the store and finds nothing returns
+``None``.
+
+Implementations: :mod:`hetsock.eligibility.store.sqlite` (SQLite, one file).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from hetsock.eligibility.beneficiary import Beneficiary
+
+
+class StoreUnavailableError(Exception):
+    """The store cannot be read: missing, not a hetsock store, corrupt, locked too long, or closed.
+
+    The message names the store file and the fault; it never holds patient data."""
+
+
+@attrs.frozen
+class Lookup:
+    """A beneficiary found by MBI."""
+
+    beneficiary: Beneficiary
+    #: True when the MBI asked for was an earlier one (``Beneficiary.previous_mbis``) that now
+    #: maps to ``beneficiary.mbi``.
+    via_previous_mbi: bool
+
+
+class BeneficiaryStore(Protocol):
+    """Read access to the beneficiaries, keyed by MBI."""
+
+    def lookup(self, mbi: str) -> Lookup | None:
+        """The beneficiary whose current MBI is ``mbi``, else the one an earlier MBI ``mbi`` maps
+        to (``via_previous_mbi=True``), else ``None``. Raises :class:`StoreUnavailableError`."""
+        ...
+
+    def count(self) -> int:
+        """How many beneficiaries the store holds. Raises :class:`StoreUnavailableError`."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources; later calls raise :class:`StoreUnavailableError`.
+        Closing twice is harmless."""
+        ...

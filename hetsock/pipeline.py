@@ -1,0 +1,158 @@
+"""``respond(message, context) -> Reply``: the functional core joining the rooms.
+
+bytes of one interchange -> X12 engine (TA1, 999, or the 270 model) -> authorization (the
+submitter registry) -> business rules and the store lookup -> the 271 (or 271 with AAA), or the
+HETS proprietary error text. No socket, no clock (``context.now``), no control-number counter
+(``context.control``): the server passes them in.
+
+Order of replies: bytes that are not X12 get proprietary ``SBY00503``. When the submitter ID
+(ISA06) can be read, an unknown or suspended submitter, an originating address outside its
+CIDRs, or (for a readable 270) a usage indicator it may not send gets ``SBY00502`` before any
+TA1 or 999 is considered. Then envelope faults get the TA1, group and guide faults the 999, and
+a valid 270 its 271.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from hetsock.eligibility.beneficiary import Beneficiary
+from hetsock.eligibility.decide import InquiryWindow, Rejection, StoreUnavailable, decide
+from hetsock.eligibility.reply271 import render_271
+from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
+from hetsock.registry import Registry, Submitter
+from hetsock.wire.proprietary import ErrorCode, render_error
+from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
+from hetsock.x12.rules import Rules
+from hetsock.x12.writer import ControlNumbers
+
+
+class ReplyKind(enum.StrEnum):
+    """What a reply is."""
+
+    #: A 271 with eligibility and benefits.
+    ELIGIBILITY = "271"
+    #: A 271 rejecting the inquiry with an AAA.
+    REJECTION = "271-AAA"
+    #: A 999 rejecting the group, transaction set or implementation-guide use.
+    ACK_999 = "999"
+    #: A TA1 rejecting the interchange envelope.
+    TA1 = "TA1"
+    #: The HETS proprietary error text.
+    PROPRIETARY = "proprietary"
+
+
+@attrs.frozen
+class Services:
+    """What every request is answered with: registry, store and the rules in force."""
+
+    registry: Registry
+    store: BeneficiaryStore
+    rules: Rules = attrs.field(factory=Rules.hets)
+    receiver_id: str = "CMS"
+    window: InquiryWindow = attrs.field(factory=InquiryWindow)
+
+
+@attrs.frozen
+class Context:
+    """One request's context: the services, the time, the control numbers, where it came from."""
+
+    services: Services
+    now: dt.datetime
+    control: ControlNumbers
+    peer_address: str | None = None
+
+
+@attrs.frozen
+class Reply:
+    """A reply and the facts an audit record needs. No patient data in the repr."""
+
+    kind: ReplyKind
+    payload: bytes = attrs.field(repr=False)
+    submitter_id: str = ""
+    npi: str = ""
+    interchange_control: str = ""  #: the request's ISA13
+    reference: str = ""  #: BHT03
+    traces: tuple[str, ...] = ()  #: TRN02 values
+    service_types: tuple[str, ...] = ()
+    aaa_loop: str = ""
+    aaa_codes: tuple[str, ...] = ()
+    ta1_note: str = ""
+    error_code: str = ""  #: the proprietary error code
+    #: The MBI asked about (for the audit trail's keyed hash; never logged).
+    member_id: str = attrs.field(default="", repr=False)
+
+
+def _authorized(submitter: Submitter | None, peer_address: str | None, usage: str | None) -> bool:
+    if submitter is None or not submitter.active or not submitter.allows_address(peer_address):
+        return False
+    return usage is None or usage in submitter.usage
+
+
+def respond(message: bytes, context: Context) -> Reply:
+    """Answer one interchange. Raises nothing for any input (a bug in here is still a bug)."""
+    services = context.services
+    decision = check_270(
+        message, rules=services.rules, now=context.now, control=context.control, receiver_id=services.receiver_id
+    )
+    if isinstance(decision, NotAnInterchange):
+        return _proprietary(ErrorCode.NOT_AN_INTERCHANGE, context)
+    if isinstance(decision, Rejected):
+        if decision.submitter_id:
+            submitter = services.registry.get(decision.submitter_id)
+            if not _authorized(submitter, context.peer_address, None):
+                return _proprietary(ErrorCode.AUTHORIZATION, context, decision.control_number, decision.submitter_id)
+        kind = ReplyKind.TA1 if decision.kind == "TA1" else ReplyKind.ACK_999
+        return Reply(
+            kind,
+            decision.reply_bytes,
+            submitter_id=decision.submitter_id,
+            interchange_control=decision.control_number,
+            ta1_note=decision.note.value if decision.note else "",
+        )
+    assert isinstance(decision, Accepted)
+    inquiry = decision.inquiry
+    submitter = services.registry.get(inquiry.submitter_id)
+    if not _authorized(submitter, context.peer_address, inquiry.usage):
+        return _proprietary(ErrorCode.AUTHORIZATION, context, inquiry.interchange_control, inquiry.submitter_id)
+    assert submitter is not None
+    store = services.store
+
+    def lookup(mbi: str) -> tuple[Beneficiary, bool] | None:
+        try:
+            found = store.lookup(mbi)
+        except StoreUnavailableError as error:
+            raise StoreUnavailable(str(error)) from None
+        return None if found is None else (found.beneficiary, found.via_previous_mbi)
+
+    today = context.now.date()
+    outcome = decide(inquiry, submitter, lookup, today=today, window=services.window)
+    window = services.window.bounds(today)
+    text = render_271(inquiry, outcome, now=context.now, control=context.control, window=window)
+    rejected = isinstance(outcome, Rejection)
+    return Reply(
+        ReplyKind.REJECTION if rejected else ReplyKind.ELIGIBILITY,
+        text.encode("latin-1"),
+        submitter_id=inquiry.submitter_id,
+        npi=inquiry.receiver.id,
+        interchange_control=inquiry.interchange_control,
+        reference=inquiry.reference,
+        traces=tuple(t.number for t in inquiry.traces),
+        service_types=inquiry.service_types,
+        aaa_loop=outcome.loop if isinstance(outcome, Rejection) else "",
+        aaa_codes=(outcome.reason,) if isinstance(outcome, Rejection) else (),
+        member_id=inquiry.subscriber.member_id,
+    )
+
+
+def _proprietary(code: ErrorCode, context: Context, trace_id: str = "", submitter_id: str = "") -> Reply:
+    return Reply(
+        ReplyKind.PROPRIETARY,
+        render_error(code, trace_id=trace_id, now=context.now),
+        submitter_id=submitter_id,
+        interchange_control=trace_id,
+        error_code=code.code,
+    )

@@ -1,0 +1,283 @@
+"""respond(): the 271 for every demo shape (golden files), every AAA rule, every proprietary path.
+
+Runs against a real SQLite store holding the demo fixtures. Golden files live in
+tests/golden/; regenerate them with ``HETSOCK_UPDATE_GOLDEN=1 pytest tests/test_respond.py``
+after a deliberate change to the 271, and review the diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hetsock.eligibility import fixtures as fx
+from hetsock.eligibility.store.sqlite import SqliteStore
+from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
+from hetsock.registry import Registry, Submitter
+from hetsock.x12.build270 import InquiryRequest, build_270
+from hetsock.x12.check271 import check_271
+from hetsock.x12.writer import ControlNumbers
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+NOW = dt.datetime(2026, 11, 22, 7, 35, 11, 250_000)
+REGISTRY = Registry.from_toml(ROOT / "config" / "submitters.toml")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
+    path = tmp_path_factory.mktemp("store") / "demo.sqlite3"
+    store = SqliteStore.open(path, create=True)
+    store.write(fx.BENEFICIARIES)
+    yield store
+    store.close()
+
+
+def ask(store: SqliteStore, **changes: object) -> Reply:
+    return ask_with(store, changes)
+
+
+def ask_with(
+    store: SqliteStore, changes: dict[str, object], peer: str | None = "127.0.0.1", registry: Registry = REGISTRY
+) -> Reply:
+    fields: dict[str, object] = {
+        "mbi": fx.DOE_JANE.mbi,
+        "last_name": "DOE",
+        "first_name": "JANE",
+        "birth_date": dt.date(1940, 4, 1),
+        "npi": fx.LINKED_NPI,
+        "provider_name": "SPRINGFIELD CLINIC",
+        "trace_number": "TRACE0001",
+    }
+    fields.update(changes)
+    text = build_270(InquiryRequest(**fields), now=NOW, control=ControlNumbers(41))  # type: ignore[arg-type]
+    return respond(text.encode("latin-1"), Context(Services(registry, store), NOW, ControlNumbers(900, 901), peer))
+
+
+def segments(reply: Reply) -> list[str]:
+    text = reply.payload.decode("latin-1")
+    return [piece for piece in text.split(text[105]) if piece]
+
+
+def assert_valid_271(reply: Reply) -> None:
+    result = check_271(reply.payload)
+    assert result.valid, result.describe()
+
+
+# --- golden files: one per demo shape -----------------------------------------------------
+
+
+def _golden_cases() -> list[tuple[str, dict[str, object]]]:
+    cases: list[tuple[str, dict[str, object]]] = []
+    for b in fx.BENEFICIARIES:
+        name = b.last_name.replace(" ", "_").lower() + "_" + b.first_name.lower()
+        cases.append((name, {"mbi": b.mbi, "last_name": b.last_name, "first_name": b.first_name, "birth_date": None}))
+    cases.append(
+        (
+            "hoe_george_previous_mbi",
+            {"mbi": "9EG4TE5MK71", "last_name": "HOE", "first_name": "GEORGE", "birth_date": None},
+        )
+    )
+    cases.append(
+        ("doe_jane_many_types", {"service_types": ("47", "AG", "88", "45", "42"), "procedures": ("80061", "99999")})
+    )
+    return cases
+
+
+@pytest.mark.parametrize(("name", "changes"), _golden_cases(), ids=[c[0] for c in _golden_cases()])
+def test_golden_271(store: SqliteStore, name: str, changes: dict[str, object]) -> None:
+    reply = ask(store, **changes)
+    assert reply.kind is ReplyKind.ELIGIBILITY, reply
+    assert_valid_271(reply)
+    text = "\n".join(segments(reply)) + "\n"
+    path = GOLDEN / f"{name}.271"
+    if os.environ.get("HETSOCK_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="latin-1")
+    assert path.read_text(encoding="latin-1") == text
+
+
+def test_shapes_carry_what_they_show(store: SqliteStore) -> None:
+    def body(**changes: object) -> list[str]:
+        return segments(ask(store, birth_date=None, **changes))
+
+    jane = body()
+    assert "EB*C**30*MA**26*1736" in jane
+    assert "EB*C**30*MB**29*120" in jane
+    richard = body(mbi=fx.ROE_RICHARD.mbi, last_name="ROE", first_name="RICHARD")
+    assert "EB*R**30*HN" in richard
+    assert "REF*18*H1234 001" in richard
+    assert "NM1*PRP*2*SUNSHINE MEDICARE ADVANTAGE PLAN" in richard
+    assert "EB*R**88" in richard
+    robert = body(mbi=fx.MOE_ROBERT.mbi, last_name="MOE", first_name="ROBERT")
+    assert "EB*R**30*12" in robert
+    assert "NM1*PRP*2*ACME HEALTH INSURANCE" in robert
+    alice = body(mbi=fx.LOWE_ALICE.mbi, last_name="LOWE", first_name="ALICE")
+    assert "EB*X**45*MA**26" in alice
+    assert f"NM1*1P*2******XX*{fx.HOSPICE_NPI}" in alice
+    edward = body(mbi=fx.COE_EDWARD.mbi, last_name="COE", first_name="EDWARD")
+    assert "DTP*442*D8*20260301" in edward
+    assert "EB*6**30*MA" in edward
+    linda = body(mbi=fx.VOE_LINDA.mbi, last_name="VOE", first_name="LINDA")
+    assert "EB*6**30*MB" in linda
+    assert "DTP*291*RD8*20101101-20231231" in linda
+    george = body(mbi="9EG4TE5MK71", last_name="HOE", first_name="GEORGE")
+    assert "INS*Y*18*001*25" in george
+    assert "NM1*IL*1*HOE*GEORGE****MI*8EG4TE5MK70" in george
+    susan = body(mbi=fx.GOE_SUSAN.mbi, last_name="GOE", first_name="SUSAN")
+    assert "EB*X**42*MA**26" in susan
+    assert "DTP*472*RD8*20261020-20261218" in susan
+
+
+def test_only_30_asked_answers_30_and_the_general_sections(store: SqliteStore) -> None:
+    body = segments(ask(store))
+    types = {s.split("*")[3] for s in body if s.startswith("EB*")}
+    assert "30" in types
+    # Asked for 88 only: entitlement and who-pays sections, Part D, and nothing about deductibles.
+    narrow = segments(
+        ask(
+            store, mbi=fx.ROE_RICHARD.mbi, last_name="ROE", first_name="RICHARD", birth_date=None, service_types=("88",)
+        )
+    )
+    assert "EB*R**88" in narrow
+    assert not any(s.startswith("EB*C*") for s in narrow)
+
+
+def test_request_delimiters_are_used(store: SqliteStore) -> None:
+    from hetsock.x12.segments import Delimiters
+
+    d = Delimiters("|", "}", "^", "\n")
+    text = build_270(
+        InquiryRequest(fx.DOE_JANE.mbi, "DOE", fx.LINKED_NPI, first_name="JANE", procedures=("G0438",)),
+        now=NOW,
+        control=ControlNumbers(3),
+        delimiters=d,
+    )
+    reply = respond(text.encode(), Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    payload = reply.payload.decode()
+    assert payload.startswith("ISA|00|")
+    assert "EB|D||BT|MB|||||||||HC^G0438\n" in payload
+    assert_valid_271(reply)
+
+
+# --- AAA rules ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "loop", "code", "after"),
+    [
+        ({"npi": fx.INVALID_NPI}, "2100B", "43", "NM1*1P*"),
+        ({"npi": fx.UNLINKED_NPI}, "2100B", "41", "NM1*1P*"),
+        ({"mbi": "1EG4TE5MK7S"}, "2100C", "72", "NM1*IL*"),
+        ({"mbi": "1EG4TE5MK99"}, "2100C", "75", "NM1*IL*"),
+        ({"last_name": "DOH"}, "2100C", "73", "NM1*IL*"),
+        ({"first_name": "JOAN"}, "2100C", "73", "NM1*IL*"),
+        ({"first_name": "", "birth_date": None}, "2100C", "73", "NM1*IL*"),
+        ({"birth_date": dt.date(1940, 4, 2)}, "2100C", "71", "NM1*IL*"),
+        ({"service_dates": (dt.date(2025, 11, 21), dt.date(2025, 11, 21))}, "2100C", "62", "NM1*IL*"),
+        ({"service_dates": (dt.date(2027, 3, 23), dt.date(2027, 3, 23))}, "2100C", "63", "NM1*IL*"),
+        (
+            {"birth_date": dt.date(2026, 1, 1), "service_dates": (dt.date(2025, 12, 1), dt.date(2025, 12, 1))},
+            "2100C", "60", "NM1*IL*",
+        ),
+    ],
+)  # fmt: skip
+def test_business_rule_rejections(
+    store: SqliteStore, changes: dict[str, object], loop: str, code: str, after: str
+) -> None:
+    reply = ask(store, **changes)
+    assert reply.kind is ReplyKind.REJECTION
+    assert (reply.aaa_loop, reply.aaa_codes) == (loop, (code,))
+    body = segments(reply)
+    index = body.index(f"AAA*N**{code}*C")
+    assert body[index - 1].startswith(after)
+    assert "TRN*2*TRACE0001*9HETSOCK01" in body  # the request is echoed
+    if loop == "2100C":
+        assert "DTP*307*RD8*20251122-20270322" in body
+    assert_valid_271(reply)
+
+
+def test_window_edges_are_inside(store: SqliteStore) -> None:
+    for day in (dt.date(2025, 11, 22), dt.date(2027, 3, 22)):
+        assert ask(store, service_dates=(day, day)).kind is ReplyKind.ELIGIBILITY
+
+
+def test_born_after_service_date_is_60(store: SqliteStore) -> None:
+    reply = ask(store, mbi=fx.NOE_KEVIN.mbi, last_name="NOE", first_name="KEVIN", birth_date=None)
+    assert reply.kind is ReplyKind.ELIGIBILITY  # Kevin was born in 1980: fine today
+
+
+def test_names_match_as_hets_stores_them(store: SqliteStore) -> None:
+    pat = {"mbi": fx.SMITH_JONES_PAT.mbi, "first_name": "PAT", "birth_date": None}
+    for last in ("SMITH-JONES", "smith jones", "SMITHJONES", "SMITH-JONES JR", "Smith-Jones"):
+        assert ask(store, last_name=last, **pat).kind is ReplyKind.ELIGIBILITY, last
+    assert ask(store, last_name="SMITH", **pat).aaa_codes == ("73",)
+    assert ask(store, last_name="doe", first_name="jane").kind is ReplyKind.ELIGIBILITY
+
+
+def test_store_unavailable_is_42_in_2100a(tmp_path: Path) -> None:
+    path = tmp_path / "gone.sqlite3"
+    broken = SqliteStore.open(path, create=True)
+    broken.write(fx.BENEFICIARIES)
+    broken.close()  # a store whose connections are gone cannot be read
+    reply = ask(broken)
+    assert (reply.kind, reply.aaa_loop, reply.aaa_codes) == (ReplyKind.REJECTION, "2100A", ("42",))
+    body = segments(reply)
+    assert body[body.index("AAA*N**42*R") - 1] == "PER*IC**UR*WWW.CMS.GOV"
+    assert_valid_271(reply)
+
+
+# --- proprietary errors and pass-through TA1/999 --------------------------------------------
+
+
+def test_suspended_and_unknown_submitters_get_sby00502(store: SqliteStore) -> None:
+    for submitter in (fx.SUSPENDED_SUBMITTER, "NOBODY01"):
+        reply = ask(store, submitter_id=submitter)
+        assert (reply.kind, reply.error_code) == (ReplyKind.PROPRIETARY, "SBY00502")
+        text = reply.payload.decode()
+        assert text.startswith("HETS" + " " * 21 + "000000041" + "20261122073511250 ISBY00502 - ")
+
+
+def test_wrong_address_and_usage_get_sby00502(store: SqliteStore) -> None:
+    assert ask_with(store, {}, peer="10.9.8.7").error_code == "SBY00502"
+    production_only = Registry.of(
+        [Submitter("DEMO0001", "Demo", usage=frozenset({"P"}), npis=frozenset({fx.LINKED_NPI}))]
+    )
+    assert ask_with(store, {"usage": "T"}, registry=production_only).error_code == "SBY00502"
+    assert ask_with(store, {"usage": "P"}, registry=production_only).kind is ReplyKind.ELIGIBILITY
+
+
+def test_not_x12_gets_sby00503(store: SqliteStore) -> None:
+    reply = respond(b"GET / HTTP/1.1\r\n\r\n", Context(Services(REGISTRY, store), NOW, ControlNumbers(1)))
+    assert (reply.kind, reply.error_code) == (ReplyKind.PROPRIETARY, "SBY00503")
+
+
+def test_ta1_and_999_pass_through(store: SqliteStore) -> None:
+    specimen = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes()
+    context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")
+    ta1 = respond(specimen.replace(b"IEA*1*000005014", b"IEA*1*000005015"), context)
+    assert (ta1.kind, ta1.ta1_note) == (ReplyKind.TA1, "001")
+    ack = respond(specimen.replace(b"EQ*30~", b"EQ*ZZ~"), context)
+    assert ack.kind is ReplyKind.ACK_999
+    # An unknown submitter is refused before any TA1 or 999 is considered.
+    stranger = specimen.replace(b"DEMO0001       ", b"STRANGER1      ").replace(b"*DEMO0001*", b"*STRANGER1*")
+    assert respond(stranger.replace(b"EQ*30~", b"EQ*ZZ~"), context).error_code == "SBY00502"
+
+
+def test_specimens_get_271s(store: SqliteStore) -> None:
+    context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")
+    for name in ("specimen.270", "specimen-lines.270", "specimen-many-eq.270"):
+        reply = respond((Path(__file__).parent / "data" / "hets" / name).read_bytes(), context)
+        assert reply.kind is ReplyKind.ELIGIBILITY, name
+        assert reply.traces == ("TRACKNUM0001",)
+        assert_valid_271(reply)
+
+
+def test_reply_repr_has_no_patient_data(store: SqliteStore) -> None:
+    reply = ask(store)
+    for secret in ("DOE", "JANE", fx.DOE_JANE.mbi, "19400401"):
+        assert secret not in repr(reply)
