@@ -141,3 +141,23 @@ def _submitter(entry: Any, where: str) -> Submitter:
         npis=frozenset(npis),
         connection_limit=limit,
     )
+
+
+@attrs.define
+class RegistrySource:
+    """The registry file and the registry read from it, reloadable without a restart.
+
+    :meth:`reload` reads the file again and swaps the new registry in whole; if the file is
+    broken it raises :class:`RegistryError` and the registry in force stays as it was.
+    """
+
+    path: Path
+    current: Registry
+
+    @classmethod
+    def load(cls, path: Path) -> RegistrySource:
+        return cls(path, Registry.from_toml(path))
+
+    def reload(self) -> Registry:
+        self.current = Registry.from_toml(self.path)
+        return self.current
