@@ -204,30 +204,40 @@ class Beneficiary:
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Beneficiary:
-        """The record a store's document holds (trusted: the store wrote it)."""
+        """The record a store's document holds (trusted: the store wrote it).
+
+        On the hot path (one per inquiry): absent sections cost a dict lookup, nothing more.
+        """
         last, first, middle, suffix = doc["name"]
+        get = doc.get
+        ent = get("ent")
+        ded = get("ded")
+        days = get("days")
+        ma = get("ma")
+        pdp = get("pdp")
+        msp = get("msp")
+        hospice = get("hospice")
+        hh = get("hh")
+        preventive = get("prev_svc")
         return cls(
-            mbi=doc["mbi"],
-            last_name=last,
-            first_name=first,
-            middle_name=middle,
-            suffix=suffix,
-            birth_date=doc["dob"],
-            gender=doc["sex"],
-            address=Address(*doc["addr"]),
-            death_date=doc.get("dod", ""),
-            previous_mbis=tuple(doc.get("prev", ())),
-            esrd=doc.get("esrd", False),
-            entitlements=tuple(Entitlement(p, Period(s, e)) for p, s, e in doc.get("ent", ())),
-            deductibles=tuple(Deductible(p, Period(s, e), b, r) for p, s, e, b, r in doc.get("ded", ())),
-            benefit_days=tuple(BenefitDays(k, Period(s, e), u, r, c) for k, s, e, u, r, c in doc.get("days", ())),
-            advantage_plans=tuple(
-                PlanEnrollment(c, p, n, Period(s, e), Address(*addr), phone)
-                for c, p, n, s, e, addr, phone in doc.get("ma", ())
-            ),
-            drug_plans=tuple(DrugPlanEnrollment(c, p, n, Period(s, e)) for c, p, n, s, e in doc.get("pdp", ())),
-            secondary_payers=tuple(SecondaryPayer(t, i, Period(s, e), n) for t, i, s, e, n in doc.get("msp", ())),
-            hospice=tuple(HospiceElection(n, Period(s, e)) for n, s, e in doc.get("hospice", ())),
-            home_health=tuple(HomeHealthEpisode(n, Period(s, e)) for n, s, e in doc.get("hh", ())),
-            preventive=tuple(PreventiveService(h, t, d) for h, t, d in doc.get("prev_svc", ())),
+            doc["mbi"],
+            last,
+            first,
+            doc["dob"],
+            doc["sex"],
+            middle,
+            suffix,
+            Address(*doc["addr"]),
+            get("dod", ""),
+            tuple(get("prev", ())),
+            get("esrd", False),
+            tuple([Entitlement(p, Period(s, e)) for p, s, e in ent]) if ent else (),
+            tuple([Deductible(p, Period(s, e), b, r) for p, s, e, b, r in ded]) if ded else (),
+            tuple([BenefitDays(k, Period(s, e), u, r, c) for k, s, e, u, r, c in days]) if days else (),
+            tuple([PlanEnrollment(c, p, n, Period(s, e), Address(*a), t) for c, p, n, s, e, a, t in ma]) if ma else (),
+            tuple([DrugPlanEnrollment(c, p, n, Period(s, e)) for c, p, n, s, e in pdp]) if pdp else (),
+            tuple([SecondaryPayer(t, i, Period(s, e), n) for t, i, s, e, n in msp]) if msp else (),
+            tuple([HospiceElection(n, Period(s, e)) for n, s, e in hospice]) if hospice else (),
+            tuple([HomeHealthEpisode(n, Period(s, e)) for n, s, e in hh]) if hh else (),
+            tuple([PreventiveService(h, t, d) for h, t, d in preventive]) if preventive else (),
         )

@@ -9,6 +9,8 @@ NPI: 10 digits whose last is the Luhn check digit over ``80840`` followed by the
 
 from __future__ import annotations
 
+import functools
+
 MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"
 _DIGITS = "0123456789"
 _LETTER_POSITIONS = frozenset({1, 4, 7, 8})  # 0-based
@@ -73,8 +75,9 @@ def npi_check_digit(first_nine: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_valid_npi(value: str) -> bool:
-    """Ten ASCII digits whose last is the Luhn check digit."""
+    """Ten ASCII digits whose last is the Luhn check digit (cached: NPIs repeat; not patient data)."""
     return len(value) == 10 and value.isascii() and value.isdigit() and npi_check_digit(value[:9]) == value[9]
 
 

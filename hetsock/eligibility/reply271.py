@@ -68,10 +68,8 @@ def money(cents: int) -> str:
 
 
 def _eb(*elements: str) -> Segment:
-    values = list(elements)
-    while values and values[-1] == "":
-        values.pop()
-    return ["EB", *values]
+    # Every EB written here ends in a value: no trailing empty elements to trim.
+    return ["EB", *elements]
 
 
 def _dtp(qualifier: str, period: Period) -> Segment:
