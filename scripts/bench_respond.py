@@ -11,12 +11,12 @@ large/small ratio (lookup cost must not grow with the population). Run by hand:
 from __future__ import annotations
 
 import argparse
+import functools
 import datetime as dt
-import gc
-import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_us
 
 from hetsock.cli_seed import seed_store
 from hetsock.eligibility.store.sqlite import SqliteStore
@@ -26,20 +26,6 @@ from hetsock.x12.writer import ControlNumbers
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "hets"
-
-
-def _median_us(payload: bytes, context: Context, rounds: int, batch: int) -> float:
-    samples = []
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            start = time.perf_counter_ns()
-            for _ in range(batch):
-                respond(payload, context)
-            samples.append((time.perf_counter_ns() - start) / batch / 1000)
-    finally:
-        gc.enable()
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -61,7 +47,7 @@ def main() -> None:
             context = Context(Services(registry, store), now, ControlNumbers(1), "127.0.0.1")
             for name, payload in payloads.items():
                 assert respond(payload, context).kind is ReplyKind.ELIGIBILITY
-                results[(name, size)] = _median_us(payload, context, args.rounds, args.batch)
+                results[(name, size)] = median_us(functools.partial(respond, payload, context), args.rounds, args.batch)
             store.close()
     print(f"\n{'respond() median us':28} {args.small:>12,} {args.large:>12,} {'ratio':>7}")
     for name in payloads:

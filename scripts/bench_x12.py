@@ -13,31 +13,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import median_us
 
 from hetsock.x12.check import Accepted, Rejected, check_270
 from hetsock.x12.rules import Rules
 from hetsock.x12.writer import ControlNumbers
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "hets"
-
-
-def _median_us(call: Callable[[], object], rounds: int, batch: int) -> float:
-    samples = []
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            start = time.perf_counter_ns()
-            for _ in range(batch):
-                call()
-            samples.append((time.perf_counter_ns() - start) / batch / 1000)
-    finally:
-        gc.enable()
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -60,7 +44,7 @@ def main() -> None:
     control = ControlNumbers(1)
     text = specimen.decode("latin-1")
     # The floor on this machine, measured in the same run: a bare two-level str.split.
-    baseline = _median_us(lambda: [s.split("*") for s in text.split("~")], args.rounds, args.batch)
+    baseline = median_us(lambda: [s.split("*") for s in text.split("~")], args.rounds, args.batch)
     print(f"{'case':40} {'median us':>10} {'x split':>8}")
     print(f"{'bare str.split of specimen.270':40} {baseline:10.1f} {1:8.1f}")
     for name, payload, expected in cases:
@@ -70,9 +54,9 @@ def main() -> None:
         def call(payload: bytes = payload) -> object:
             return check_270(payload, rules=rules, now=now, control=control)
 
-        median = _median_us(call, args.rounds, args.batch)
+        median = median_us(call, args.rounds, args.batch)
         print(f"{name:40} {median:10.1f} {median / baseline:8.1f}")
-    full = _median_us(
+    full = median_us(
         lambda: check_270(specimen, rules=rules, now=now, control=control, fast=False), args.rounds, args.batch
     )
     print(f"{'specimen.270, full path (no fast lane)':40} {full:10.1f} {full / baseline:8.1f}")
