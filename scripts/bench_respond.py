@@ -11,8 +11,8 @@ large/small ratio (lookup cost must not grow with the population). Run by hand:
 from __future__ import annotations
 
 import argparse
-import functools
 import datetime as dt
+import functools
 import tempfile
 from pathlib import Path
 
