@@ -14,6 +14,7 @@ from hetsock.eligibility.decide import InquiryWindow
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.pipeline import Context, ReplyKind, Services, respond
 from hetsock.registry import Registry, RegistryError
+from hetsock.wire.framing import FrameReceiver, Message
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.explain import explain_reply
 from hetsock.x12.rules import Rules
@@ -23,11 +24,13 @@ EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
 
 def _unwrap(data: bytes) -> bytes:
-    """The payload of a HETS-wrapped file (SOH, 10-digit length, STX, payload, ETX), else ``data``."""
-    if len(data) >= 13 and data[0] == 0x01 and data[11] == 0x02 and data[1:11].isdigit():
-        length = int(data[1:11])
-        return data[12 : 12 + length]
-    return data
+    """The payload of a HETS-wrapped file (read by the server's own framing), else ``data``."""
+    if not data.lstrip(b"\r\n\t ").startswith(b"\x01"):
+        return data
+    receiver = FrameReceiver(max_message_size=max(len(data), 106))
+    receiver.receive_data(data)
+    event = receiver.next_event()
+    return event.payload if isinstance(event, Message) else data
 
 
 def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str], services: Services | None) -> int:

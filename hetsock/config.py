@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from hetsock.tomlfile import read_toml
 from hetsock.x12.rules import Rules
 
 DEFAULT_CONFIG_PATH = Path("config/hetsock.toml")
@@ -57,12 +57,7 @@ class Config:
     @classmethod
     def from_toml(cls, path: Path) -> Config:
         """Read ``path``; raises :class:`ConfigError` with a message naming the fault."""
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from error
+        raw = read_toml(path, ConfigError)
         return cls.from_dict(raw, source=str(path))
 
     @classmethod

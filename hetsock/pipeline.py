@@ -20,9 +20,9 @@ import enum
 import attrs
 
 from hetsock.eligibility.beneficiary import Beneficiary
-from hetsock.eligibility.decide import InquiryWindow, Rejection, StoreUnavailable, decide
+from hetsock.eligibility.decide import InquiryWindow, Rejection, decide
 from hetsock.eligibility.reply271 import render_271
-from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
+from hetsock.eligibility.store.base import BeneficiaryStore
 from hetsock.registry import Registry, Submitter
 from hetsock.wire.proprietary import ErrorCode, render_error
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
@@ -122,10 +122,7 @@ def respond(message: bytes, context: Context) -> Reply:
     store = services.store
 
     def lookup(mbi: str) -> tuple[Beneficiary, bool] | None:
-        try:
-            found = store.lookup(mbi)
-        except StoreUnavailableError as error:
-            raise StoreUnavailable(str(error)) from None
+        found = store.lookup(mbi)  # StoreUnavailableError goes to decide(): AAA 42
         return None if found is None else (found.beneficiary, found.via_previous_mbi)
 
     today = context.now.date()

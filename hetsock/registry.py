@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import attrs
 
 from hetsock.eligibility.identifiers import is_valid_npi
+from hetsock.tomlfile import read_toml
 
 DEFAULT_REGISTRY_PATH = Path("config/submitters.toml")
 
@@ -86,12 +86,7 @@ class Registry:
     @classmethod
     def from_toml(cls, path: Path) -> Registry:
         """Read ``path``; raises :class:`RegistryError` naming the fault."""
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise RegistryError(f"{path}: cannot read: {error.strerror or error}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise RegistryError(f"{path}: not valid TOML: {error}") from error
+        raw = read_toml(path, RegistryError)
         return cls.from_dict(raw, source=str(path))
 
     @classmethod

@@ -37,15 +37,12 @@ import attrs
 from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.identifiers import is_valid_mbi, is_valid_npi
 from hetsock.eligibility.inquiry import Inquiry
+from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.registry import Submitter
 from hetsock.x12.dates import ccyymmdd
 
 _SUFFIXES = ("JR", "SR", "II", "III", "IV")
 _DROPPED = str.maketrans("", "", "-'. ,")
-
-
-class StoreUnavailable(Exception):  # noqa: N818 - a condition, raised by lookups
-    """Raised by a lookup when the beneficiary store cannot be read."""
 
 
 @attrs.frozen
@@ -93,7 +90,7 @@ class Eligible:
 
 Outcome = Eligible | Rejection
 
-#: A lookup: MBI -> (beneficiary, found through an earlier MBI) or None; may raise StoreUnavailable.
+#: A lookup: MBI -> (beneficiary, found through an earlier MBI) or None; may raise StoreUnavailableError.
 LookupFn = Callable[[str], "tuple[Beneficiary, bool] | None"]
 
 
@@ -145,7 +142,7 @@ def decide(
         return Rejection("2100C", "62")
     try:
         found = lookup(person.member_id)
-    except StoreUnavailable:
+    except StoreUnavailableError:
         return Rejection("2100A", "42", "R")
     if found is None:
         return Rejection("2100C", "75")

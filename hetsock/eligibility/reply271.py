@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
 
 from hetsock.eligibility.beneficiary import Period
 from hetsock.eligibility.decide import Eligible, Rejection
@@ -327,9 +326,3 @@ def render_271(
 
 def _qualifier(value: str) -> str:
     return value if value in X12_ID_QUALIFIERS else "ZZ"
-
-
-def segments_of(text: str) -> Sequence[str]:
-    """A 271's segments as text, one per item (for tests and explanations)."""
-    terminator = text[105]
-    return [piece for piece in text.split(terminator) if piece]

@@ -27,6 +27,7 @@ from hetsock.x12.fastpath import accept_interchange_fast, takes_fast_interchange
 from hetsock.x12.isa import EnvelopeError, IsaHeader
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import Delimiters
+from hetsock.x12.ta1 import render_ta1
 from hetsock.x12.validate import GroupReport, TransactionSetReport, validate_group
 from hetsock.x12.writer import ControlNumbers
 
@@ -95,8 +96,6 @@ def check_270(
     except NotAnInterchangeError as error:
         return NotAnInterchange(str(error))
     except EnvelopeError as error:
-        from hetsock.x12.ta1 import render_ta1
-
         header = error.header
         return Rejected(
             "TA1",
@@ -109,8 +108,6 @@ def check_270(
     header = interchange.header
     group = interchange.groups[0] if interchange.groups else None
     if group is None:  # only possible with the HETS rules relaxed: nothing to acknowledge
-        from hetsock.x12.ta1 import render_ta1
-
         return Rejected(
             "TA1",
             render_ta1(header, Ta1Note.INVALID_CONTENT, now=now, control=control, receiver_id=receiver_id),

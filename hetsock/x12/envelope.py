@@ -71,10 +71,6 @@ def decode(data: bytes | str) -> str:
     return data if isinstance(data, str) else data.decode("latin-1")
 
 
-def looks_like_interchange(text: str) -> bool:
-    return text.lstrip(_LEADING_BLANKS).startswith("ISA")
-
-
 def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
     """Read one interchange and check its envelope.
 

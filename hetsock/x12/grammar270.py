@@ -318,32 +318,31 @@ def _amt(qualifier: str) -> SegmentSpec:
     )
 
 
+def procedure_composite(qualifiers: str, *, description_usage: str) -> ElementSpec:
+    """C003, the composite medical procedure identifier (EQ02 in the 270, EB13 in the 271):
+    qualifier, code, four modifiers, description (not used), and a second code."""
+    return C(
+        S,
+        "C003",
+        E(R, "235", "ID", 2, 2, qualifiers),
+        E(R, "234", "AN", 1, 48),
+        *(E(S, "1339", "AN", 2, 2) for _ in range(4)),
+        E(N, "352", "AN", 1, 80),
+        E(description_usage, "234", "AN", 1, 48),
+    )
+
+
+#: C004, the composite diagnosis code pointer (EQ05 in the 270, EB14 in the 271).
+DIAGNOSIS_POINTER_COMPOSITE = C(S, "C004", E(R, "1328", "N0", 1, 2), *(E(S, "1328", "N0", 1, 2) for _ in range(3)))
+
 _EQ = SegmentSpec(
     "EQ",
     (
         E(S, "1365", "ID", 1, 2, SERVICE_TYPE_CODES, repeats=99),
-        C(
-            S,
-            "C003",
-            E(R, "235", "ID", 2, 2, "AD CJ HC ID IV N4 ZZ"),
-            E(R, "234", "AN", 1, 48),
-            E(S, "1339", "AN", 2, 2),
-            E(S, "1339", "AN", 2, 2),
-            E(S, "1339", "AN", 2, 2),
-            E(S, "1339", "AN", 2, 2),
-            E(N, "352", "AN", 1, 80),
-            E(N, "234", "AN", 1, 48),
-        ),
+        procedure_composite("AD CJ HC ID IV N4 ZZ", description_usage=N),
         E(S, "1207", "ID", 3, 3, "FAM"),
         E(N, "1336", "ID", 1, 3),
-        C(
-            S,
-            "C004",
-            E(R, "1328", "N0", 1, 2),
-            E(S, "1328", "N0", 1, 2),
-            E(S, "1328", "N0", 1, 2),
-            E(S, "1328", "N0", 1, 2),
-        ),
+        DIAGNOSIS_POINTER_COMPOSITE,
     ),
     usage=R,
     rules=(SyntaxRule("R", (1, 2)),),

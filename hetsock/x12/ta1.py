@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hetsock.x12.codes import Ta1Note
-from hetsock.x12.isa import IsaHeader, is_delimiter_character, is_digits
+from hetsock.x12.isa import IsaHeader, is_delimiter_character, is_digits, is_hhmm, is_yymmdd
 from hetsock.x12.rules import X12_ID_QUALIFIERS
 from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
 from hetsock.x12.writer import ControlNumbers, Party, echo, render_interchange
@@ -67,9 +67,9 @@ def render_ta1(
     if header is not None:
         if len(header[13]) == 9 and is_digits(header[13]):
             ta101 = header[13]
-        if _yymmdd(header[9]):
+        if is_yymmdd(header[9]):
             ta102 = header[9]
-        if _hhmm(header[10]):
+        if is_hhmm(header[10]):
             ta103 = header[10]
         if header.usage in ("P", "T"):
             usage = header.usage
@@ -82,15 +82,3 @@ def render_ta1(
         delimiters=d,
         interchange_segments=[["TA1", ta101, ta102, ta103, "R", note.value]],
     )
-
-
-def _yymmdd(value: str) -> bool:
-    try:
-        dt.datetime.strptime(value, "%y%m%d")
-    except ValueError:
-        return False
-    return len(value) == 6 and is_digits(value)
-
-
-def _hhmm(value: str) -> bool:
-    return len(value) == 4 and is_digits(value) and int(value[:2]) < 24 and int(value[2:]) < 60
