@@ -40,7 +40,15 @@ class Lookup:
 
 
 class BeneficiaryStore(Protocol):
-    """Read access to the beneficiaries, keyed by MBI."""
+    """Read access to the beneficiaries, keyed by MBI.
+
+    ``blocking`` says how the server may call :meth:`lookup`: ``False`` for a store whose reads
+    take microseconds and never wait on a network (SQLite on a local file), so the server calls
+    ``respond()`` on its event loop; ``True`` for a store whose reads may wait (PostgreSQL), so
+    the server runs ``respond()`` in a worker thread and the event loop keeps serving.
+    """
+
+    blocking: bool
 
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary whose current MBI is ``mbi``, else the one an earlier MBI ``mbi`` maps

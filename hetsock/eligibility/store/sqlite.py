@@ -178,6 +178,9 @@ class SqliteStore:
     serialized. Usable as a context manager (closes on exit).
     """
 
+    #: Reads are local page reads (microseconds): the server calls lookups on its event loop.
+    blocking = False
+
     def __init__(self, path: Path, writer: sqlite3.Connection | None, busy_timeout: float) -> None:
         self._path = path
         self._writer = writer
