@@ -8,12 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hetsock.cli_seed import add_seed_command, ensure_demo_store
+from hetsock.cli_seed import add_seed_command
+from hetsock.cli_serve import add_serve_command
 from hetsock.config import Config, ConfigError
-from hetsock.eligibility.decide import InquiryWindow
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.pipeline import Context, ReplyKind, Services, respond
-from hetsock.registry import Registry, RegistryError
+from hetsock.registry import RegistryError
+from hetsock.services import open_services
 from hetsock.wire.framing import FrameReceiver, Message
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.explain import explain_reply
@@ -83,13 +84,6 @@ def _respond_file(path: str, data: bytes, services: Services, out: list[str]) ->
     return statuses.get(reply.kind, EXIT_REJECTED)
 
 
-def _services(config: Config, rules: Rules, receiver_id: str, store_path: Path | None) -> Services:
-    registry = Registry.from_toml(config.eligibility.registry)
-    store = ensure_demo_store(store_path or config.store.path, beneficiaries=config.store.demo_beneficiaries)
-    window = InquiryWindow(config.eligibility.months_back, config.eligibility.months_forward)
-    return Services(registry, store, rules, receiver_id, window)
-
-
 def _one_segment_per_line(text: str) -> list[str]:
     terminator = text[105] if len(text) > 105 else "~"
     return [piece + terminator for piece in text.split(terminator) if piece]
@@ -111,7 +105,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     services = None
     if args.respond:
         try:
-            services = _services(config, rules, receiver_id, args.store)
+            services = open_services(config, rules=rules, receiver_id=receiver_id, store_path=args.store)
         except (RegistryError, StoreUnavailableError) as error:
             print(f"hetsock: {error}", file=sys.stderr)
             return EXIT_UNREADABLE
@@ -156,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_cmd_check)
     add_seed_command(commands)
+    add_serve_command(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from hetsock.maintenance import MaintenanceError, MaintenanceSchedule
 from hetsock.tomlfile import read_toml
 from hetsock.x12.rules import Rules
 
@@ -46,6 +47,36 @@ class EligibilityConfig:
     registry: Path = Path("config/submitters.toml")
 
 
+#: The port ``hetsock serve`` listens on unless told otherwise.
+DEFAULT_PORT = 7270
+
+
+@attrs.frozen
+class ServerConfig:
+    """The ``[server]`` section: where to listen, the socket rules and the limits (per worker)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    #: Seconds with no bytes received and no reply pending before the server closes a socket.
+    idle_timeout: float = 5.0
+    #: Seconds from a message's first byte by which the whole message must have arrived.
+    message_deadline: float = 30.0
+    #: Seconds a reply may take to be written (a client that stops reading is closed).
+    reply_timeout: float = 30.0
+    #: Bytes in one message (the wrapper's payload, or a bare interchange).
+    max_message_size: int = 64 * 1024
+    #: Open connections per worker, in total and from one originating address.
+    max_connections: int = 1000
+    max_connections_per_address: int = 250
+    #: Requests being answered at once per worker before new ones get "overload" (SBY00507).
+    max_in_flight: int = 64
+    #: Seconds SIGTERM/SIGINT waits for requests in progress before closing what is left.
+    grace_period: float = 10.0
+    #: Worker threads for stores whose reads may wait (PostgreSQL); SQLite is read on the event loop.
+    store_threads: int = 16
+
+
 @attrs.frozen
 class Config:
     """The whole configuration."""
@@ -53,6 +84,8 @@ class Config:
     x12: X12Config = X12Config()
     store: StoreConfig = StoreConfig()
     eligibility: EligibilityConfig = EligibilityConfig()
+    server: ServerConfig = ServerConfig()
+    maintenance: MaintenanceSchedule = attrs.field(factory=MaintenanceSchedule)
 
     @classmethod
     def from_toml(cls, path: Path) -> Config:
@@ -73,6 +106,13 @@ class Config:
             raise ConfigError(f'{source}: x12.profile must be "hets" or "x12"')
         store = _section(raw, "store", source)
         eligibility = _section(raw, "eligibility", source)
+        windows = raw.get("maintenance", [])
+        if not isinstance(windows, list):
+            raise ConfigError(f"{source}: [[maintenance]] must be an array of tables")
+        try:
+            maintenance = MaintenanceSchedule.from_tables(windows, source=source)
+        except MaintenanceError as error:
+            raise ConfigError(str(error)) from error
         return cls(
             X12Config(receiver_id=receiver_id, profile=profile),
             StoreConfig(
@@ -84,6 +124,8 @@ class Config:
                 months_forward=_positive(eligibility, "months_forward", 4, source),
                 registry=Path(_typed(eligibility, "registry", str, "config/submitters.toml", source)),
             ),
+            _server(_section(raw, "server", source), source),
+            maintenance,
         )
 
     @classmethod
@@ -94,6 +136,45 @@ class Config:
         if DEFAULT_CONFIG_PATH.exists():
             return cls.from_toml(DEFAULT_CONFIG_PATH)
         return cls()
+
+
+def _server(section: dict[str, Any], source: str) -> ServerConfig:
+    defaults = ServerConfig()
+    host = _typed(section, "host", str, defaults.host, source)
+    port = _typed(section, "port", int, defaults.port, source)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source}: port must be 0 to 65535")
+    size = _positive(section, "max_message_size", defaults.max_message_size, source)
+    if size < 106:
+        raise ConfigError(f"{source}: max_message_size must be at least 106 (one ISA segment)")
+
+    def seconds(key: str) -> float:
+        return _seconds(section, key, getattr(defaults, key), source)
+
+    def count(key: str) -> int:
+        return _positive(section, key, getattr(defaults, key), source)
+
+    return ServerConfig(
+        host=host,
+        port=port,
+        workers=count("workers"),
+        idle_timeout=seconds("idle_timeout"),
+        message_deadline=seconds("message_deadline"),
+        reply_timeout=seconds("reply_timeout"),
+        max_message_size=size,
+        max_connections=count("max_connections"),
+        max_connections_per_address=count("max_connections_per_address"),
+        max_in_flight=count("max_in_flight"),
+        grace_period=seconds("grace_period"),
+        store_threads=count("store_threads"),
+    )
+
+
+def _seconds(section: dict[str, Any], key: str, default: float, source: str) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{source}: {key} must be a positive number of seconds")
+    return float(value)
 
 
 def _section(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
@@ -112,6 +193,6 @@ def _typed(section: dict[str, Any], key: str, kind: type, default: Any, source: 
 
 def _positive(section: dict[str, Any], key: str, default: int, source: str) -> int:
     value = _typed(section, key, int, default, source)
-    if value < 1:
+    if isinstance(value, bool) or value < 1:
         raise ConfigError(f"{source}: {key} must be a positive integer")
     return int(value)

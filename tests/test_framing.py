@@ -210,6 +210,8 @@ def test_wrap_renders_the_specimen_wrapper() -> None:
     assert wrap(SPECIMEN, Mode.WRAPPED) == SPECIMEN_WRAPPED
     assert wrap(SPECIMEN, Mode.BARE) == SPECIMEN
     assert wrap(b"", Mode.WRAPPED) == b"\x010000000000\x02\x03"
+    # On a bare connection a proprietary error text ends with CR LF (it has no framing of its own).
+    assert wrap(b"HETS   000000001 ISBY00503 - x", Mode.BARE) == b"HETS   000000001 ISBY00503 - x\r\n"
 
 
 @pytest.mark.parametrize(

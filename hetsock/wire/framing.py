@@ -416,13 +416,21 @@ class FrameReceiver:
         return found
 
 
-def wrap(payload: bytes, mode: Mode) -> bytes:
-    """Frame a reply for a connection in ``mode``: the HETS wrapper, or the payload as is for bare X12.
+#: Ends a proprietary error text on a bare X12 connection (see :func:`wrap`).
+BARE_TEXT_END = b"\r\n"
 
-    Raises ``ValueError`` if a wrapped payload is too long for the ten-digit length field.
+
+def wrap(payload: bytes, mode: Mode) -> bytes:
+    """Frame a reply for a connection in ``mode``.
+
+    HETS wrapper: SOH, the ten-digit length, STX, the payload, ETX. Bare X12: an interchange (a
+    payload starting ``ISA``) as it is, framed by its own ISA and IEA; any other payload (the
+    proprietary error text, which holds no line breaks) followed by CR LF, so a bare client can
+    tell where it ends on a connection that stays open. Raises ``ValueError`` if a wrapped
+    payload is too long for the ten-digit length field.
     """
     if mode is Mode.BARE:
-        return bytes(payload)
+        return bytes(payload) if payload[:3] == b"ISA" else bytes(payload) + BARE_TEXT_END
     if len(payload) > _MAX_LENGTH_FIELD:
         raise ValueError(f"payload of {len(payload)} bytes does not fit the wrapper's length field")
     return b"\x01" + f"{len(payload):0{LENGTH_DIGITS}d}".encode("ascii") + b"\x02" + payload + b"\x03"

@@ -240,3 +240,34 @@ def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
         raise fail(Ta1Note.INVALID_ACKNOWLEDGMENT_REQUESTED, "ISA14 must be 0 or 1")
     if e[15] not in ("P", "T"):
         raise fail(Ta1Note.INVALID_TEST_INDICATOR, "ISA15 must be P or T")
+
+
+@attrs.frozen
+class EnvelopeGlance:
+    """What can be read of an interchange's ISA without judging it: ISA06 and ISA13, blanks removed."""
+
+    sender_id: str = ""
+    control_number: str = ""
+
+
+_NO_GLANCE = EnvelopeGlance()
+
+
+def glance_untrusted(data: bytes) -> EnvelopeGlance:
+    """ISA06 (the submitter) and ISA13 (the trace ID for errors) of ``data``, read from the fixed
+    ISA layout; empty strings where they cannot be read. Never raises; looks at 106 bytes at most."""
+    start = 0
+    while start < len(data) and data[start] in b"\r\n\t ":
+        start += 1
+    isa = data[start : start + ISA_LENGTH]
+    if len(isa) < ISA_LENGTH or not isa.startswith(b"ISA"):
+        return _NO_GLANCE
+    elements = isa.split(isa[3:4])
+    if len(elements) < 17:
+        return _NO_GLANCE
+    sender = elements[6].decode("latin-1").strip()
+    control = elements[13].decode("latin-1")
+    return EnvelopeGlance(
+        sender if sender.isascii() and sender.isalnum() else "",
+        control if len(control) == 9 and control.isdigit() else "",
+    )

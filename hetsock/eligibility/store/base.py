@@ -55,6 +55,10 @@ class BeneficiaryStore(Protocol):
         to (``via_previous_mbi=True``), else ``None``. Raises :class:`StoreUnavailableError`."""
         ...
 
+    def describe(self) -> str:
+        """Which store this is, for log lines (``sqlite:<path>``); never credentials."""
+        ...
+
     def count(self) -> int:
         """How many beneficiaries the store holds. Raises :class:`StoreUnavailableError`."""
         ...

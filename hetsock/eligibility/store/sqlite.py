@@ -308,6 +308,10 @@ class SqliteStore:
             raise StoreUnavailableError(f"{self._path}: a document does not decode ({type(error).__name__})") from None
         return Lookup(beneficiary, via_previous)
 
+    def describe(self) -> str:
+        """Where the store is, for log lines: ``sqlite:<path>``."""
+        return f"sqlite:{self._path}"
+
     def count(self) -> int:
         """How many beneficiaries the store holds. Raises :class:`StoreUnavailableError`."""
         try:

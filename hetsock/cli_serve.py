@@ -1,0 +1,127 @@
+"""``hetsock serve``: run the socket server (one worker in this process, or a supervisor of N).
+
+The first start with no store file creates the embedded SQLite demo store (the synthetic
+population and the demo fixtures) before any worker starts, so the README's run command needs
+nothing else. Exit status: 0 after a graceful stop, 2 when the configuration, the registry or the
+store cannot be loaded, or the port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from hetsock.config import DEFAULT_CONFIG_PATH, Config, ConfigError
+from hetsock.eligibility.store.base import StoreUnavailableError
+from hetsock.logs import LOGGER_NAME, configure_logging, log_event
+from hetsock.registry import RegistryError
+from hetsock.server.listener import serve
+from hetsock.server.workers import Supervisor, reserve_port, worker_command
+from hetsock.services import open_services
+
+logger = logging.getLogger(LOGGER_NAME)
+
+EXIT_OK, EXIT_FAILED = 0, 2
+
+
+def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the HETS-style socket server",
+        description="Answer 270 inquiries on persistent TCP sockets (HETS wrapper or bare X12). "
+        "SIGTERM/SIGINT stop gracefully, SIGHUP reloads the submitter registry and maintenance windows.",
+    )
+    parser.add_argument("--config", type=Path, default=None, help="configuration file (default: config/hetsock.toml)")
+    parser.add_argument("--host", default=None, help="address to listen on (default: the config's, 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: the config's, 7270; 0: any free port)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default 1)")
+    parser.add_argument("--log-format", choices=("kv", "json"), default="kv", help="log lines as key=value or JSON")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    configure_logging(json_format=args.log_format == "json", level=getattr(logging, args.log_level.upper()))
+    config_path: Path | None = args.config
+    if config_path is None and DEFAULT_CONFIG_PATH.exists():
+        config_path = DEFAULT_CONFIG_PATH
+    try:
+        config = Config.load(config_path)
+    except ConfigError as error:
+        print(f"hetsock: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    host = args.host if args.host is not None else config.server.host
+    port = args.port if args.port is not None else config.server.port
+    workers = args.workers if args.workers is not None else config.server.workers
+    if workers < 1 or not 0 <= port <= 65535:
+        print("hetsock: --workers must be at least 1 and --port 0 to 65535", file=sys.stderr)
+        return EXIT_FAILED
+    if args.worker_index is None and workers > 1:
+        return _supervise(args, config, config_path, host, port, workers)
+    return _run_worker(config, config_path, host, port, args.worker_index or 0, args.reuse_port)
+
+
+def _run_worker(config: Config, config_path: Path | None, host: str, port: int, index: int, reuse_port: bool) -> int:
+    try:
+        services = open_services(config)
+    except (RegistryError, StoreUnavailableError) as error:
+        print(f"hetsock: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    # Everything loaded so far lives as long as the process: keep the collector off it.
+    gc.collect()
+    gc.freeze()
+    run = functools.partial(
+        serve,
+        config,
+        services,
+        host=host,
+        port=port,
+        worker=index,
+        reuse_port=reuse_port,
+        config_path=config_path,
+        handle_signals=True,
+    )
+    try:
+        trio.run(run)
+    except OSError as error:
+        print(f"hetsock: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        services.store.close()
+    return EXIT_OK
+
+
+def _supervise(
+    args: argparse.Namespace, config: Config, config_path: Path | None, host: str, port: int, workers: int
+) -> int:
+    try:
+        open_services(config).store.close()  # create the demo store once, before the workers race for it
+    except (RegistryError, StoreUnavailableError) as error:
+        print(f"hetsock: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        shared_port, holder = reserve_port(host, port)
+    except OSError as error:
+        print(f"hetsock: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
+    argv = ["serve", "--host", host, "--port", str(shared_port), "--log-format", args.log_format]
+    argv += ["--log-level", args.log_level]
+    if config_path is not None:
+        argv += ["--config", str(config_path)]
+    log_event(logger, "supervisor", workers=workers, address=f"{host}:{shared_port}")
+    try:
+        return Supervisor(
+            functools.partial(worker_command, argv), workers, grace_period=config.server.grace_period
+        ).run()
+    finally:
+        if holder is not None:
+            holder.close()

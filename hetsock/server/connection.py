@@ -1,0 +1,262 @@
+"""One socket's life: read, frame, answer in order, write back; close on the idle and deadline rules.
+
+Theory of operation
+-------------------
+One trio task per connection runs a single loop: take the next event from the connection's
+:class:`~hetsock.wire.framing.FrameReceiver`; a whole message is answered and its reply written
+before the loop looks at anything else, so replies go back strictly in request order and a client
+that pipelines queues behind itself (HETS "processes transactions linearly"). Only when the
+receiver needs more bytes does the loop read from the socket, so while a reply is pending nothing
+more is read: the read-ahead is what one ``receive_some`` returned (at most :data:`RECEIVE_SIZE`
+bytes beyond the message being answered), and a client that stops reading its replies only fills
+its own socket buffers (then ``reply_timeout`` closes it).
+
+Timers, all on trio's clock (so tests run them in virtual time):
+
+* **idle**: the loop reads only when no reply is pending or being written, so "no bytes received
+  and nothing pending for ``idle_timeout``" is a deadline of ``last activity + idle_timeout`` on
+  that read, where the last activity is the later of the last chunk received and the last reply
+  written. Expiry closes the socket without a message, as HETS does. Any chunk counts as
+  activity, blank bytes (CR/LF between messages) included.
+* **message deadline**: a message must be whole within ``message_deadline`` of its first byte.
+  Because the loop reads only when the receiver holds no whole message, a partial message's first
+  byte always came with the latest chunk read, so its start is that chunk's arrival time. Expiry
+  also closes without a message (the client is too slow to serve, not malformed).
+* **reply**: writing a reply may take at most ``reply_timeout``.
+
+Replies. Each message goes to the responder (the pipeline) unless the server answers for it: a
+maintenance window (``SBY00506``, the connection stays open), too many requests in progress in this
+worker (``SBY00507``, stays open), a responder failure (``SBY00508``, logged, stays open), or a
+submitter over its connection limit (``SBY00509``, then close). A framing error (``SBY00505``) or a
+message over the size limit (``SBY00504``) means the stream cannot be resynchronised: the error goes
+out in the connection's framing and the connection closes. Closing after an error is *lingering*: the
+server shuts its sending side, reads and discards what the client still sends for up to
+:data:`LINGER_SECONDS`, then closes, so the client reads the error instead of a reset.
+
+A bug in this code closes this connection only, logged with the exception type and place (never
+its message, which could quote data); the listener keeps serving everyone else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+
+import trio
+
+from hetsock.logs import LOGGER_NAME
+from hetsock.pipeline import Context, Reply, ReplyKind
+from hetsock.server.observer import CloseReason, ConnectionInfo, Exchange
+from hetsock.server.state import ServerState
+from hetsock.wire.framing import EndOfStream, FrameReceiver, FramingError, Message, Mode, wrap
+from hetsock.wire.proprietary import ErrorCode, render_error
+from hetsock.x12.isa import glance_untrusted
+
+logger = logging.getLogger(LOGGER_NAME + ".server")
+
+#: Most bytes one read takes from the socket.
+RECEIVE_SIZE = 64 * 1024
+#: After an error reply, how long the server keeps reading (and discarding) before it closes.
+LINGER_SECONDS = 1.0
+#: How many bytes a lingering close discards at most.
+LINGER_BYTES = 256 * 1024
+
+_BLANKS = b"\r\n\t "
+
+
+def proprietary_reply(code: ErrorCode, now: dt.datetime, *, trace_id: str = "", submitter_id: str = "") -> Reply:
+    """A reply the server makes itself: the proprietary error text for ``code``."""
+    return Reply(
+        ReplyKind.PROPRIETARY,
+        render_error(code, trace_id=trace_id, now=now),
+        submitter_id=submitter_id,
+        interchange_control=trace_id,
+        error_code=code.code,
+    )
+
+
+def framing_of(first_bytes: bytes) -> Mode:
+    """The framing a reply goes back in, judged from the first bytes a client sent: bare X12 when
+    they start with ``I``, else the HETS wrapper (HETS's own framing, also for no bytes at all)."""
+    return Mode.BARE if first_bytes.lstrip(_BLANKS)[:1] == b"I" else Mode.WRAPPED
+
+
+async def close_after_error(stream: trio.abc.Stream) -> None:
+    """Shut the sending side, discard what the peer still sends (bounded in time and bytes), close."""
+    try:
+        if isinstance(stream, trio.abc.HalfCloseableStream):
+            await stream.send_eof()
+        discarded = 0
+        with trio.move_on_after(LINGER_SECONDS):
+            while discarded < LINGER_BYTES:
+                chunk = await stream.receive_some(RECEIVE_SIZE)
+                if not chunk:
+                    break
+                discarded += len(chunk)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        await stream.aclose()
+
+
+class Connection:
+    """Serves one accepted stream until it closes; see the module header for the rules.
+
+    The listener counts the connection in (``ServerState.opened``) before :meth:`run` and out
+    (``ServerState.closed`` with :attr:`submitter_id`) after it."""
+
+    def __init__(self, stream: trio.abc.Stream, state: ServerState, peer_host: str, peer_port: int) -> None:
+        self.stream = stream
+        self.state = state
+        self.info = ConnectionInfo(state.new_connection_id(), peer_host, peer_port, state.worker, state.wall_clock())
+        self.receiver = FrameReceiver(max_message_size=state.settings.max_message_size)
+        self.requests = 0
+        #: The submitter this connection counts against (its first message's known ISA06).
+        self.submitter_id: str | None = None
+        self._receive_scope: trio.CancelScope | None = None
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Graceful shutdown: finish the message in progress (and any whole ones already read),
+        read nothing more, close. Safe to call at any time."""
+        self._stopping = True
+        if self._receive_scope is not None:
+            self._receive_scope.cancel()
+
+    async def run(self) -> None:
+        """Serve until the connection ends; never raises (but for cancellation)."""
+        state = self.state
+        state.observer.connection_opened(self.info)
+        reason = CloseReason.ERROR
+        error_sent = False
+        try:
+            reason, error_sent = await self._serve()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            reason = CloseReason.BROKEN
+        except _WriteTimeoutError:
+            reason = CloseReason.WRITE_TIMEOUT
+        except Exception:
+            logger.exception("connection handler failed", extra={"hetsock_fields": {"conn": self.info.id}})
+            reason = CloseReason.ERROR
+        finally:
+            with trio.CancelScope(shield=True):
+                try:
+                    if error_sent:
+                        with trio.move_on_after(LINGER_SECONDS + 0.5):
+                            await close_after_error(self.stream)
+                    await self.stream.aclose()
+                except Exception:  # closing a broken socket: nothing left to do
+                    pass
+            state.observer.connection_closed(self.info, reason, self.requests)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _serve(self) -> tuple[CloseReason, bool]:
+        """The loop; returns why it ended and whether an error reply was sent just before."""
+        settings = self.state.settings
+        receiver = self.receiver
+        clock = trio.current_time
+        last_activity = last_chunk = clock()
+        message_started_at: float | None = None
+        while True:
+            event = receiver.next_event()
+            if isinstance(event, Message):
+                message_started_at = None
+                close = await self._answer(event)
+                last_activity = clock()
+                if close is not None:
+                    return close, True
+                continue
+            if isinstance(event, FramingError):
+                code = event.code
+                await self._send_error(code)
+                return (CloseReason.TOO_LARGE if code is ErrorCode.MESSAGE_TOO_LARGE else CloseReason.FRAMING), True
+            if isinstance(event, EndOfStream):
+                return CloseReason.PEER_CLOSED, False
+            # NEED_DATA: read, unless stopping.
+            if self._stopping:
+                return CloseReason.SHUTDOWN, False
+            if message_started_at is None and receiver.message_started:
+                message_started_at = last_chunk
+            deadline = last_activity + settings.idle_timeout
+            message_deadline = math.inf
+            if message_started_at is not None:
+                message_deadline = message_started_at + settings.message_deadline
+            with trio.CancelScope(deadline=min(deadline, message_deadline)) as scope:
+                self._receive_scope = scope
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+            self._receive_scope = None
+            if scope.cancelled_caught:
+                if self._stopping:
+                    return CloseReason.SHUTDOWN, False
+                return (CloseReason.DEADLINE if message_deadline <= deadline else CloseReason.IDLE), False
+            last_activity = last_chunk = clock()
+            receiver.receive_data(data)
+
+    async def _answer(self, message: Message) -> CloseReason | None:
+        """Answer one message and write the reply; a reason to close, or ``None`` to go on."""
+        state = self.state
+        received_at = trio.current_time()
+        now = state.wall_clock()
+        self.requests += 1
+        glance = glance_untrusted(message.payload)
+        trace_id, sender_id = glance.control_number, glance.sender_id
+        close: CloseReason | None = None
+        if state.in_maintenance(now):
+            reply = proprietary_reply(ErrorCode.UNAVAILABLE, now, trace_id=trace_id, submitter_id=sender_id)
+        elif self._over_submitter_limit(sender_id):
+            reply = proprietary_reply(ErrorCode.CONNECTION_LIMIT, now, trace_id=trace_id, submitter_id=sender_id)
+            close = CloseReason.LIMIT
+        else:
+            reply = await self._respond(message.payload, now, trace_id, sender_id)
+        await self._write(reply.payload)
+        replied = state.wall_clock()
+        latency = trio.current_time() - received_at
+        state.observer.request_answered(Exchange(self.info, reply, now, replied, latency))
+        return close
+
+    def _over_submitter_limit(self, sender_id: str) -> bool:
+        """Count this connection against the first known submitter it names; whether that is over
+        the submitter's connection limit."""
+        if self.submitter_id is not None or not sender_id:
+            return False
+        claimed = self.state.claim_submitter(sender_id)
+        if claimed:
+            self.submitter_id = sender_id
+        return claimed is False
+
+    async def _respond(self, payload: bytes, now: dt.datetime, trace_id: str, submitter_id: str) -> Reply:
+        state = self.state
+        if state.in_flight >= state.settings.max_in_flight:
+            return proprietary_reply(ErrorCode.OVERLOADED, now, trace_id=trace_id, submitter_id=submitter_id)
+        state.in_flight += 1
+        try:
+            context = Context(state.services, now, state.control.take(), self.info.peer_host)
+            return await state.responder(payload, context)
+        except Exception:
+            logger.exception(
+                "responder failed", extra={"hetsock_fields": {"conn": self.info.id, "isa13": trace_id or "-"}}
+            )
+            return proprietary_reply(ErrorCode.INTERNAL, now, trace_id=trace_id, submitter_id=submitter_id)
+        finally:
+            state.in_flight -= 1
+
+    async def _send_error(self, code: ErrorCode) -> None:
+        now = self.state.wall_clock()
+        reply = proprietary_reply(code, now)
+        await self._write(reply.payload)
+        self.requests += 1
+        self.state.observer.request_answered(Exchange(self.info, reply, now, self.state.wall_clock(), 0.0))
+
+    async def _write(self, payload: bytes) -> None:
+        """Write ``payload`` in the connection's framing within ``reply_timeout``."""
+        data = wrap(payload, self.receiver.mode or Mode.WRAPPED)
+        with trio.move_on_after(self.state.settings.reply_timeout) as scope:
+            await self.stream.send_all(data)
+        if scope.cancelled_caught:
+            raise _WriteTimeoutError
+
+
+class _WriteTimeoutError(Exception):
+    pass

@@ -1,0 +1,194 @@
+"""What the server tells the rest of the system: connections opened and closed, requests answered.
+
+The listener and connection code report to an :class:`Observer`; logs, the audit trail and
+metrics are observers. Observer methods are plain (not async) and must return quickly and never
+raise: they run on the event loop between a reply and the next read. An observer that needs I/O
+(the audit trail's database) queues the record and writes it from a task of its own.
+
+:class:`Stats` counts what an operator (and the metrics endpoint) wants to see; :class:`LogObserver`
+writes one structured line per connection closed (and, at debug level, per request); neither holds
+patient data: only addresses, submitter IDs, control numbers, kinds, codes and counts.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import enum
+import logging
+from collections.abc import Sequence
+
+import attrs
+
+from hetsock.logs import LOGGER_NAME, log_event
+from hetsock.pipeline import Reply
+
+logger = logging.getLogger(LOGGER_NAME + ".server")
+
+
+class CloseReason(enum.StrEnum):
+    """Why a connection ended (the ``reason`` of its close log line and metrics label)."""
+
+    #: The peer closed its end between messages.
+    PEER_CLOSED = "peer-closed"
+    #: No bytes and no reply pending for ``idle_timeout`` (HETS: 5 seconds); closed without a message.
+    IDLE = "idle"
+    #: A message did not complete within ``message_deadline`` of its first byte; closed without a message.
+    DEADLINE = "deadline"
+    #: The framing broke (SBY00505) or a message was over the size limit (SBY00504): error sent, closed.
+    FRAMING = "framing"
+    TOO_LARGE = "too-large"
+    #: A reply could not be written within ``reply_timeout`` (the peer stopped reading).
+    WRITE_TIMEOUT = "write-timeout"
+    #: The connection went over a limit (total, per address, per submitter): SBY00509 sent, closed.
+    LIMIT = "limit"
+    #: Opened during a maintenance window: SBY00506 sent, closed.
+    MAINTENANCE = "maintenance"
+    #: The server is shutting down.
+    SHUTDOWN = "shutdown"
+    #: The socket failed (reset by the peer, broken pipe).
+    BROKEN = "broken"
+    #: A bug in the connection handler; logged with the exception type and place.
+    ERROR = "error"
+
+
+@attrs.frozen
+class ConnectionInfo:
+    """One connection, as observers see it."""
+
+    id: int
+    peer_host: str
+    peer_port: int
+    worker: int
+    opened: dt.datetime
+
+
+@attrs.frozen
+class Exchange:
+    """One request answered on a connection (the audit record's raw material)."""
+
+    connection: ConnectionInfo
+    reply: Reply
+    received: dt.datetime  #: wall clock, when the message's last byte was read
+    replied: dt.datetime  #: wall clock, when the reply's last byte was handed to the socket
+    latency: float  #: seconds, monotonic, from received to replied
+
+
+class Observer:
+    """Receives the server's events. The base class ignores them all; override what you need."""
+
+    def connection_opened(self, connection: ConnectionInfo) -> None:
+        """A connection was accepted and will be served."""
+
+    def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
+        """A connection was refused at accept (limit or maintenance): error sent, closed."""
+
+    def request_answered(self, exchange: Exchange) -> None:
+        """A reply was written in full."""
+
+    def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
+        """A served connection ended."""
+
+
+@attrs.define
+class Observers(Observer):
+    """Several observers, called in order; one that raises is logged and skipped."""
+
+    members: Sequence[Observer] = ()
+
+    def connection_opened(self, connection: ConnectionInfo) -> None:
+        for member in self.members:
+            _safely(member.connection_opened, connection)
+
+    def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
+        for member in self.members:
+            _safely(member.connection_refused, peer_host, reason, error_code)
+
+    def request_answered(self, exchange: Exchange) -> None:
+        for member in self.members:
+            _safely(member.request_answered, exchange)
+
+    def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
+        for member in self.members:
+            _safely(member.connection_closed, connection, reason, requests)
+
+
+def _safely(method: object, *args: object) -> None:
+    try:
+        method(*args)  # type: ignore[operator]
+    except Exception:
+        logger.exception("observer failed", extra={"hetsock_fields": {"observer": type(method).__qualname__}})
+
+
+@attrs.define
+class Stats(Observer):
+    """Counters for operators: connections, requests by reply kind and code, closes by reason."""
+
+    open_connections: int = 0
+    accepted: int = 0
+    refused: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    closed: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    replies: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    codes: collections.Counter[str] = attrs.field(factory=collections.Counter)
+
+    def connection_opened(self, connection: ConnectionInfo) -> None:
+        self.open_connections += 1
+        self.accepted += 1
+
+    def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
+        self.refused[reason.value] += 1
+
+    def request_answered(self, exchange: Exchange) -> None:
+        reply = exchange.reply
+        self.replies[reply.kind.value] += 1
+        for code in reply_codes(reply):
+            self.codes[code] += 1
+
+    def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
+        self.open_connections -= 1
+        self.closed[reason.value] += 1
+
+
+def reply_codes(reply: Reply) -> tuple[str, ...]:
+    """The codes a reply carries: AAA reasons, the TA1 note or the proprietary error code."""
+    if reply.aaa_codes:
+        return tuple(f"AAA{code}" for code in reply.aaa_codes)
+    if reply.ta1_note:
+        return (f"TA1-{reply.ta1_note}",)
+    if reply.error_code:
+        return (reply.error_code,)
+    return ()
+
+
+@attrs.define
+class LogObserver(Observer):
+    """One line per connection closed (info) and per request answered (debug)."""
+
+    def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
+        log_event(logger, "connection-refused", peer=peer_host, reason=reason.value, code=error_code)
+
+    def request_answered(self, exchange: Exchange) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            reply = exchange.reply
+            log_event(
+                logger,
+                "request",
+                level=logging.DEBUG,
+                conn=exchange.connection.id,
+                submitter=reply.submitter_id or "-",
+                isa13=reply.interchange_control or "-",
+                kind=reply.kind.value,
+                codes=",".join(reply_codes(reply)) or "-",
+                ms=round(exchange.latency * 1000, 3),
+            )
+
+    def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
+        log_event(
+            logger,
+            "connection-closed",
+            conn=connection.id,
+            peer=f"{connection.peer_host}:{connection.peer_port}",
+            worker=connection.worker,
+            reason=reason.value,
+            requests=requests,
+        )

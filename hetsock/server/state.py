@@ -1,0 +1,142 @@
+"""What one worker's connections share: settings, services, limits, control numbers, the observer.
+
+One :class:`ServerState` per worker process (a trio run). Everything here is touched only from
+that worker's event loop, so plain counters suffice. Reloads (SIGHUP) replace
+:attr:`ServerState.services` and :attr:`ServerState.schedule` whole; a request in progress keeps
+the ones it started with.
+
+Limits, checked in this order: at accept, the worker's total (``max_connections``) and the
+originating address's count (``max_connections_per_address``); once a connection's first message
+names a known submitter (ISA06), that submitter's ``connection_limit`` from the registry
+(counted per worker, like the others). A connection counts against its first submitter only.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+
+from hetsock.config import ServerConfig
+from hetsock.maintenance import MaintenanceSchedule
+from hetsock.pipeline import Context, Reply, Services, respond
+from hetsock.server.observer import Observer
+from hetsock.x12.writer import ControlNumbers
+
+#: Replies' ISA13 count within a block of this many per worker: worker ``w`` numbers its
+#: replies ``w * CONTROL_BLOCK + 1`` upwards (wrapping within the block), so two workers
+#: never send the same ISA13 at the same time.
+CONTROL_BLOCK = 100_000_000
+
+#: ``(payload, context) -> Reply``: how a request is answered (the pipeline, or a test's stand-in).
+Responder = Callable[[bytes, Context], Awaitable[Reply]]
+
+
+@attrs.define
+class ControlNumberSource:
+    """ISA13/GS06 control numbers for replies, unique within a worker's block."""
+
+    worker: int = 0
+    _next: int = 0
+
+    def take(self) -> ControlNumbers:
+        self._next = self._next % (CONTROL_BLOCK - 1) + 1
+        number = (self.worker % 10) * CONTROL_BLOCK + self._next
+        return ControlNumbers(number, number, 1)
+
+
+@attrs.define
+class PipelineResponder:
+    """Answers with :func:`hetsock.pipeline.respond`: on the event loop for a store whose reads
+    never wait (SQLite), in a worker thread, at most ``limiter`` at once, for one whose reads may
+    (PostgreSQL), so the loop keeps serving other connections meanwhile."""
+
+    limiter: trio.CapacityLimiter
+
+    async def __call__(self, payload: bytes, context: Context) -> Reply:
+        if context.services.store.blocking:
+            return await trio.to_thread.run_sync(respond, payload, context, limiter=self.limiter)
+        return respond(payload, context)
+
+
+@attrs.define
+class ServerState:
+    """One worker's shared state."""
+
+    settings: ServerConfig
+    services: Services
+    schedule: MaintenanceSchedule
+    observer: Observer
+    responder: Responder
+    worker: int = 0
+    #: The wall clock for replies' dates, audit times and maintenance windows (tests replace it).
+    wall_clock: Callable[[], dt.datetime] = dt.datetime.now
+    control: ControlNumberSource = attrs.field(factory=ControlNumberSource)
+    open_connections: int = 0
+    by_address: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    by_submitter: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    in_flight: int = 0
+    shutting_down: bool = False
+    #: Connections refused at accept that are still sending their error (bounded).
+    refusing: int = 0
+    _next_connection: int = 0
+    _maintenance_second: int = -1
+    _maintenance_active: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        self.control = ControlNumberSource(self.worker)
+
+    def new_connection_id(self) -> int:
+        self._next_connection += 1
+        return self.worker * CONTROL_BLOCK + self._next_connection
+
+    def in_maintenance(self, now: dt.datetime) -> bool:
+        """Whether ``now`` (wall clock) is in a maintenance window; computed once per second."""
+        second = int(now.timestamp())
+        if second != self._maintenance_second:
+            self._maintenance_active = self.schedule.active_at(now)
+            self._maintenance_second = second
+        return self._maintenance_active
+
+    def replace_schedule(self, schedule: MaintenanceSchedule) -> None:
+        self.schedule = schedule
+        self._maintenance_second = -1
+
+    def admits(self, peer_host: str) -> bool:
+        """Whether a new connection from ``peer_host`` fits the total and per-address limits."""
+        settings = self.settings
+        return (
+            self.open_connections < settings.max_connections
+            and self.by_address[peer_host] < settings.max_connections_per_address
+        )
+
+    def opened(self, peer_host: str) -> None:
+        self.open_connections += 1
+        self.by_address[peer_host] += 1
+
+    def closed(self, peer_host: str, submitter_id: str | None) -> None:
+        self.open_connections -= 1
+        _decrement(self.by_address, peer_host)
+        if submitter_id is not None:
+            _decrement(self.by_submitter, submitter_id)
+
+    def claim_submitter(self, submitter_id: str) -> bool | None:
+        """Count a connection against a submitter: ``True`` if within its limit (counted), ``False``
+        if over it (not counted), ``None`` if the registry does not know it (not counted; the
+        pipeline refuses its requests with SBY00502)."""
+        submitter = self.services.registry.get(submitter_id)
+        if submitter is None:
+            return None
+        if self.by_submitter[submitter_id] >= submitter.connection_limit:
+            return False
+        self.by_submitter[submitter_id] += 1
+        return True
+
+
+def _decrement(counter: collections.Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
