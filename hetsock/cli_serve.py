@@ -20,6 +20,7 @@ import trio
 from hetsock.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.logs import LOGGER_NAME, configure_logging, log_event
+from hetsock.pipeline import Services
 from hetsock.registry import RegistryError
 from hetsock.server.listener import serve
 from hetsock.server.workers import Supervisor, reserve_port, worker_command
@@ -70,9 +71,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return _run_worker(config, config_path, host, port, args.worker_index or 0, args.reuse_port)
 
 
+def _open_services(config: Config) -> Services:
+    if not config.store.path.exists():
+        log_event(
+            logger,
+            "creating-demo-store",
+            path=str(config.store.path),
+            beneficiaries=config.store.demo_beneficiaries,
+        )
+    return open_services(config)
+
+
 def _run_worker(config: Config, config_path: Path | None, host: str, port: int, index: int, reuse_port: bool) -> int:
     try:
-        services = open_services(config)
+        services = _open_services(config)
     except (RegistryError, StoreUnavailableError) as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -104,7 +116,7 @@ def _supervise(
     args: argparse.Namespace, config: Config, config_path: Path | None, host: str, port: int, workers: int
 ) -> int:
     try:
-        open_services(config).store.close()  # create the demo store once, before the workers race for it
+        _open_services(config).store.close()  # create the demo store once, before the workers race for it
     except (RegistryError, StoreUnavailableError) as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_FAILED

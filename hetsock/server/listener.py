@@ -48,7 +48,7 @@ from hetsock.server.connection import (
 )
 from hetsock.server.observer import CloseReason, ConnectionInfo, Exchange, LogObserver, Observer, Observers, Stats
 from hetsock.server.state import PipelineResponder, Responder, ServerState
-from hetsock.wire.framing import wrap
+from hetsock.wire.framing import WRAPPER_HEADER_LENGTH, wrap
 from hetsock.wire.proprietary import ErrorCode
 from hetsock.x12.isa import glance_untrusted
 
@@ -295,7 +295,7 @@ async def _refuse(
             first = b""
             with trio.move_on_after(REFUSE_WAIT):
                 first = await stream.receive_some(RECEIVE_SIZE)
-            glance = glance_untrusted(first)
+            glance = glance_untrusted(first[WRAPPER_HEADER_LENGTH:] if first[:1] == b"\x01" else first)
             now = state.wall_clock()
             reply = proprietary_reply(code, now, trace_id=glance.control_number, submitter_id=glance.sender_id)
             with trio.move_on_after(REFUSE_WAIT):

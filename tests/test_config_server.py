@@ -1,0 +1,54 @@
+"""The ``[server]`` section: defaults, overrides and faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hetsock.config import DEFAULT_PORT, Config, ConfigError, ServerConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_match_the_documentation() -> None:
+    server = Config().server
+    assert server == ServerConfig()
+    assert (server.host, server.port, server.idle_timeout, server.message_deadline) == ("127.0.0.1", 7270, 5.0, 30.0)
+    assert server.max_message_size == 64 * 1024
+    assert DEFAULT_PORT == 7270
+
+
+def test_the_shipped_config_file_states_the_defaults() -> None:
+    assert Config.from_toml(ROOT / "config" / "hetsock.toml").server == ServerConfig()
+
+
+def test_overrides() -> None:
+    server = Config.from_dict(
+        {"server": {"host": "0.0.0.0", "port": 0, "idle_timeout": 2, "workers": 4, "max_connections": 10}}
+    ).server
+    assert (server.host, server.port, server.idle_timeout, server.workers, server.max_connections) == (
+        "0.0.0.0",
+        0,
+        2.0,
+        4,
+        10,
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"port": 70000}, "port"),
+        ({"port": "7270"}, "port must be a int"),
+        ({"idle_timeout": 0}, "idle_timeout"),
+        ({"message_deadline": True}, "message_deadline"),
+        ({"workers": 0}, "workers"),
+        ({"max_message_size": 100}, "at least 106"),
+        ({"max_in_flight": -1}, "max_in_flight"),
+    ],
+)
+def test_faults_are_named(section: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_dict({"server": section})
