@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Benchmark the socket server against the transport ceiling, and hold 1,000 connections.
+
+In one run, with the same closed-loop client (``hetsock.loadgen``) and the same message sizes:
+
+1. the **ceiling**: a bare trio server that only frames (``hetsock.wire.framing``) and answers
+   every request with a fixed reply, the very bytes hetsock answers the specimen with;
+2. **hetsock**: ``hetsock serve`` (one worker) over a seeded SQLite store, answering specimen.270;
+
+at 1, 16 and 64 persistent connections: round trips per second, p50 and p99 latency, and the
+ratio hetsock / ceiling. Then it holds ``--hold`` connections (default 1,000) against hetsock,
+each sending a request every 2 seconds, and reports errors and the server's memory per
+connection (resident set size before and after the connections open).
+
+Servers run as subprocesses pinned to the last CPU, the client in this process pinned to the
+first (2-core machine: one core each). Run by hand: ``python scripts/bench_server.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECIMEN = (ROOT / "tests" / "data" / "hets" / "specimen.270").read_bytes()
+
+
+def _echo_server(port_file: Path, reply_file: Path) -> None:
+    """The ceiling: frame requests, answer each with the same fixed bytes."""
+    import trio
+
+    from hetsock.wire.framing import FrameReceiver, Message, wrap
+
+    reply = reply_file.read_bytes()
+
+    async def handle(stream: trio.SocketStream) -> None:
+        receiver = FrameReceiver()
+        framed: bytes | None = None
+        try:
+            while True:
+                event = receiver.next_event()
+                if isinstance(event, Message):
+                    if framed is None:
+                        framed = wrap(reply, event.mode)
+                    await stream.send_all(framed)
+                    continue
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                receiver.receive_data(data)
+        except trio.BrokenResourceError:
+            return
+
+    async def main() -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        port_file.write_text(str(listeners[0].socket.getsockname()[1]))
+        await trio.serve_listeners(handle, listeners)
+
+    trio.run(main)
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+def _start(command: list[str], cpu: int, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        preexec_fn=(lambda: _pin(cpu)) if (os.cpu_count() or 1) > 1 else None,
+    )
+
+
+def _wait_for(pattern: str, log: Path, timeout: float = 120.0) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(pattern, log.read_text(errors="replace"))
+        if match:
+            return match
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {pattern!r} in {log}:\n{log.read_text()}")
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per case")
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--beneficiaries", type=int, default=100_000, help="size of the seeded store")
+    parser.add_argument("--hold", type=int, default=1000, help="connections for the hold test (0: skip)")
+    parser.add_argument("--hold-seconds", type=float, default=20.0)
+    parser.add_argument("--echo-server", nargs=2, metavar=("PORT_FILE", "REPLY_FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        _echo_server(Path(args.echo_server[0]), Path(args.echo_server[1]))
+        return
+
+    from hetsock.cli_seed import seed_store
+    from hetsock.eligibility.store.sqlite import SqliteStore
+    from hetsock.loadgen import LoadResult, closed_loop, paced
+    from hetsock.pipeline import Context, Services, respond
+    from hetsock.registry import Registry
+    from hetsock.x12.writer import ControlNumbers
+
+    cpus = os.cpu_count() or 1
+    server_cpu = cpus - 1
+    _pin(0)
+    counts = [int(c) for c in args.connections.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        store_path = work / "store.sqlite3"
+        seed_store(store_path, args.beneficiaries)
+        registry = Registry.from_toml(ROOT / "config" / "submitters.toml")
+        store = SqliteStore.open(store_path, read_only=True)
+        reply = respond(SPECIMEN, Context(Services(registry, store), dt.datetime.now(), ControlNumbers(1), None))
+        store.close()
+        (work / "reply").write_bytes(reply.payload)
+        # The demo registry, with room for the hold test's connections.
+        bench_registry = work / "submitters.toml"
+        bench_registry.write_text(
+            (ROOT / "config" / "submitters.toml").read_text().replace("connection_limit = 64", "connection_limit = 5000")
+        )
+        config = work / "hetsock.toml"
+        config.write_text(
+            f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{bench_registry}"\n'
+            "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
+        )
+        print(f"client on CPU 0, servers on CPU {server_cpu}; request {len(SPECIMEN)} bytes, reply {len(reply.payload)}")
+        print(f"store: {args.beneficiaries:,} beneficiaries; {args.seconds:g} s per case\n")
+
+        def is_271(payload: bytes) -> str | None:
+            return None if payload.find(b"ST*271*", 0, 400) >= 0 else "not-a-271"
+
+        def is_same(payload: bytes) -> str | None:
+            return None if len(payload) == len(reply.payload) else "wrong-reply"
+
+        results: dict[tuple[str, int], LoadResult] = {}
+        echo_log = work / "echo.log"
+        echo = _start([sys.executable, __file__, "--echo-server", str(work / "port"), str(work / "reply")], server_cpu, echo_log)
+        try:
+            while not (work / "port").exists() or not (work / "port").read_text():
+                time.sleep(0.05)
+            echo_port = int((work / "port").read_text())
+            for n in counts:
+                results[("ceiling", n)] = closed_loop(echo_port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_same)
+        finally:
+            echo.terminate()
+            echo.wait()
+        log = work / "hetsock.log"
+        server = _start(
+            [sys.executable, "-m", "hetsock", "serve", "--config", str(config), "--port", "0"], server_cpu, log
+        )
+        try:
+            port = int(_wait_for(r"event=listening address=[^ ]*:(\d+)", log).group(1))
+            for n in counts:
+                results[("hetsock", n)] = closed_loop(port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_271)
+            print(f"{'connections':>11} | {'ceiling rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | "
+                  f"{'hetsock rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} | errors")
+            for n in counts:
+                c, h = results[("ceiling", n)], results[("hetsock", n)]
+                errors = dict(c.errors + h.errors) or "-"
+                print(
+                    f"{n:>11} | {c.rate:>12,.0f} {c.percentile_ms(0.5):>7.2f} {c.percentile_ms(0.99):>7.2f} | "
+                    f"{h.rate:>12,.0f} {h.percentile_ms(0.5):>7.2f} {h.percentile_ms(0.99):>7.2f} | "
+                    f"{h.rate / c.rate:>6.1%} | {errors}"
+                )
+            if args.hold:
+                before = _rss_kib(server.pid)
+                after: list[int] = []
+                held = paced(
+                    port,
+                    [SPECIMEN],
+                    connections=args.hold,
+                    interval=2.0,
+                    seconds=args.hold_seconds,
+                    check=is_271,
+                    opened=lambda: (time.sleep(0.5), after.append(_rss_kib(server.pid))),  # type: ignore[func-returns-value]
+                )
+                end = _rss_kib(server.pid)
+                print(
+                    f"\nhold: {args.hold} connections, a request every 2 s each, {held.seconds:.0f} s: "
+                    f"{held.replies:,} replies ({held.rate:,.0f}/s), errors {dict(held.errors) or 0}, "
+                    f"p50 {held.percentile_ms(0.5):.2f} ms, p99 {held.percentile_ms(0.99):.2f} ms, "
+                    f"max {held.percentile_ms(1.0):.2f} ms"
+                )
+                per = (after[0] - before) / args.hold
+                print(
+                    f"server memory: {before / 1024:.1f} MiB idle, {after[0] / 1024:.1f} MiB with the connections open "
+                    f"({per:.1f} KiB per connection), {end / 1024:.1f} MiB at the end"
+                )
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
