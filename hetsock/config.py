@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,10 @@ class ServerConfig:
     grace_period: float = 10.0
     #: Worker threads for stores whose reads may wait (PostgreSQL); SQLite is read on the event loop.
     store_threads: int = 16
+    #: Behind a TCP balancer: every connection starts with a PROXY protocol header (v1 or v2)
+    #: giving the client's real address; only peers in ``trusted_proxies`` (CIDRs) may send one.
+    proxy_protocol: bool = False
+    trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
 
 @attrs.frozen
@@ -154,6 +159,15 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
     def count(key: str) -> int:
         return _positive(section, key, getattr(defaults, key), source)
 
+    proxy_protocol = _typed(section, "proxy_protocol", bool, defaults.proxy_protocol, source)
+    trusted = section.get("trusted_proxies", list(defaults.trusted_proxies))
+    try:
+        if not isinstance(trusted, list):
+            raise TypeError("not a list")
+        for cidr in trusted:
+            ipaddress.ip_network(cidr, strict=False)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{source}: trusted_proxies must be a list of CIDRs ({error})") from error
     return ServerConfig(
         host=host,
         port=port,
@@ -167,6 +181,8 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
         max_in_flight=count("max_in_flight"),
         grace_period=seconds("grace_period"),
         store_threads=count("store_threads"),
+        proxy_protocol=proxy_protocol,
+        trusted_proxies=tuple(trusted),
     )
 
 

@@ -106,11 +106,15 @@ class Connection:
     The listener counts the connection in (``ServerState.opened``) before :meth:`run` and out
     (``ServerState.closed`` with :attr:`submitter_id`) after it."""
 
-    def __init__(self, stream: trio.abc.Stream, state: ServerState, peer_host: str, peer_port: int) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, state: ServerState, peer_host: str, peer_port: int, initial: bytes = b""
+    ) -> None:
         self.stream = stream
         self.state = state
         self.info = ConnectionInfo(state.new_connection_id(), peer_host, peer_port, state.worker, state.wall_clock())
         self.receiver = FrameReceiver(max_message_size=state.settings.max_message_size)
+        if initial:  # bytes read with a PROXY header: the first chunk
+            self.receiver.receive_data(initial)
         self.requests = 0
         #: The submitter this connection counts against (its first message's known ISA06).
         self.submitter_id: str | None = None

@@ -15,7 +15,13 @@ without a message, so a flood cannot hold sockets open through the refusal path.
 Shutdown (SIGTERM, SIGINT or :meth:`Server.shutdown`): stop accepting and close the listening
 sockets; every connection finishes the request it is answering (and any whole requests it has
 already read), reads nothing more, and closes; whatever is still running after ``grace_period``
-is cancelled. A second SIGTERM/SIGINT cancels at once. SIGHUP (:meth:`Server.reload`) rereads
+is cancelled. A second SIGTERM/SIGINT cancels at once.
+
+Behind a balancer (``proxy_protocol``): every connection must start with a PROXY header
+(``wire/proxy.py``) from a peer in ``trusted_proxies``, read within ``idle_timeout``; the
+client's address in it is the one the limits and the registry's CIDRs see. A connection without
+one (a balancer's TCP health check, or a client going around the balancer) is closed without a
+message and logged ``proxy-refused``. SIGHUP (:meth:`Server.reload`) rereads
 the submitter registry and the configuration's maintenance windows; open connections carry on,
 and a file that does not load leaves the old values in force (logged).
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -50,6 +57,7 @@ from hetsock.server.observer import CloseReason, ConnectionInfo, Exchange, LogOb
 from hetsock.server.state import PipelineResponder, Responder, ServerState
 from hetsock.wire.framing import WRAPPER_HEADER_LENGTH, wrap
 from hetsock.wire.proprietary import ErrorCode
+from hetsock.wire.proxy import ProxyHeader, ProxyHeaderError, read_proxy_header_untrusted
 from hetsock.x12.isa import glance_untrusted
 
 logger = logging.getLogger(LOGGER_NAME + ".server")
@@ -261,13 +269,23 @@ async def _handle(server: Server, stream: trio.SocketStream) -> None:
     if state.shutting_down:
         await stream.aclose()
         return
+    initial = b""
+    if state.settings.proxy_protocol:
+        behind = await _read_proxy_header(state, stream, peer_host)
+        if behind is None:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            return
+        source, initial = behind
+        if source is not None:
+            peer_host, peer_port = source
     if state.in_maintenance(state.wall_clock()):
         await _refuse(state, stream, peer_host, peer_port, ErrorCode.UNAVAILABLE, CloseReason.MAINTENANCE)
         return
     if not state.admits(peer_host):
         await _refuse(state, stream, peer_host, peer_port, ErrorCode.CONNECTION_LIMIT, CloseReason.LIMIT)
         return
-    connection = Connection(stream, state, peer_host, peer_port)
+    connection = Connection(stream, state, peer_host, peer_port, initial)
     state.opened(peer_host)
     server.connections.add(connection)
     try:
@@ -276,6 +294,42 @@ async def _handle(server: Server, stream: trio.SocketStream) -> None:
         server.connections.discard(connection)
         state.closed(peer_host, connection.submitter_id)
         server._connection_ended()
+
+
+async def _read_proxy_header(
+    state: ServerState, stream: trio.SocketStream, peer_host: str
+) -> tuple[tuple[str, int] | None, bytes] | None:
+    """The client's address from the PROXY header and the bytes after it; ``None`` (logged) when
+    the peer is not a trusted proxy or sends no valid header within ``idle_timeout``."""
+    if not _trusted(peer_host, state.settings.trusted_proxies):
+        log_event(logger, "proxy-refused", level=logging.WARNING, peer=peer_host, reason="untrusted-peer")
+        return None
+    data = b""
+    with trio.move_on_after(state.settings.idle_timeout):
+        while True:
+            header = read_proxy_header_untrusted(data)
+            if isinstance(header, ProxyHeader):
+                return header.source, data[header.length :]
+            if isinstance(header, ProxyHeaderError):
+                log_event(logger, "proxy-refused", level=logging.WARNING, peer=peer_host, reason=header.detail)
+                return None
+            try:
+                chunk = await stream.receive_some(RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return None
+            if not chunk:  # a balancer's plain TCP health check: connect, then close
+                return None
+            data += chunk
+    log_event(logger, "proxy-refused", level=logging.WARNING, peer=peer_host, reason="no header in time")
+    return None
+
+
+def _trusted(peer_host: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer_host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in proxies)
 
 
 async def _refuse(
