@@ -23,6 +23,7 @@ from hetsock.logs import LOGGER_NAME, configure_logging, log_event
 from hetsock.pipeline import Services
 from hetsock.registry import RegistryError
 from hetsock.server.listener import serve
+from hetsock.server.tls import TlsSetupError, server_context
 from hetsock.server.workers import Supervisor, reserve_port, worker_command
 from hetsock.services import open_services
 
@@ -65,6 +66,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else config.server.workers
     if workers < 1 or not 0 <= port <= 65535:
         print("hetsock: --workers must be at least 1 and --port 0 to 65535", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        server_context(config.tls)  # a certificate that does not load stops the start, not each connection
+    except TlsSetupError as error:
+        print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_FAILED
     if args.worker_index is None and workers > 1:
         return _supervise(args, config, config_path, host, port, workers)

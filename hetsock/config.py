@@ -83,6 +83,22 @@ class ServerConfig:
 
 
 @attrs.frozen
+class TlsConfig:
+    """The ``[tls]`` section: off unless ``certificate`` and ``key`` are set (plain TCP is the
+    default: the CMS Extranet is a private network). With ``client_ca`` every client must present
+    a certificate that CA signed (mutual TLS); the registry may pin submitters to certificates."""
+
+    certificate: Path | None = None
+    key: Path | None = None
+    client_ca: Path | None = None
+    handshake_timeout: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.certificate is not None
+
+
+@attrs.frozen
 class Config:
     """The whole configuration."""
 
@@ -91,6 +107,7 @@ class Config:
     eligibility: EligibilityConfig = EligibilityConfig()
     server: ServerConfig = ServerConfig()
     maintenance: MaintenanceSchedule = attrs.field(factory=MaintenanceSchedule)
+    tls: TlsConfig = TlsConfig()
 
     @classmethod
     def from_toml(cls, path: Path) -> Config:
@@ -131,6 +148,7 @@ class Config:
             ),
             _server(_section(raw, "server", source), source),
             maintenance,
+            _tls(_section(raw, "tls", source), source),
         )
 
     @classmethod
@@ -183,6 +201,20 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
         store_threads=count("store_threads"),
         proxy_protocol=proxy_protocol,
         trusted_proxies=tuple(trusted),
+    )
+
+
+def _tls(section: dict[str, Any], source: str) -> TlsConfig:
+    paths = {key: _typed(section, key, str, "", source) for key in ("certificate", "key", "client_ca")}
+    if bool(paths["certificate"]) != bool(paths["key"]):
+        raise ConfigError(f"{source}: [tls] needs both certificate and key")
+    if paths["client_ca"] and not paths["certificate"]:
+        raise ConfigError(f"{source}: [tls] client_ca needs a certificate and key")
+    return TlsConfig(
+        certificate=Path(paths["certificate"]) if paths["certificate"] else None,
+        key=Path(paths["key"]) if paths["key"] else None,
+        client_ca=Path(paths["client_ca"]) if paths["client_ca"] else None,
+        handshake_timeout=_seconds(section, "handshake_timeout", 5.0, source),
     )
 
 

@@ -3,7 +3,10 @@
 Each ``[[submitter]]`` has an ``id`` (ISA06/GS02), a ``name``, a ``status`` (``active`` or
 ``suspended``), the ``usage`` indicators it may send (ISA15 ``P`` and/or ``T``), the originating
 ``addresses`` it may connect from (CIDRs; empty means any), its linked ``npis`` (the
-Submitter/NPI relationship) and a ``connection_limit``. The registry is read once at start and
+Submitter/NPI relationship), a ``connection_limit`` and, optionally, ``certificates``: the
+SHA-256 fingerprints of the TLS client certificates it may use (pinned, as CMS requires
+digital certificates on its internet paths; several allow a rotation). A submitter with pinned
+certificates is served only over mutual TLS with one of them. The registry is read once at start and
 again on reload (the server's SIGHUP): :meth:`Registry.from_toml` builds a new immutable
 registry, and the caller swaps it in whole, so a request never sees half of a reload.
 """
@@ -49,6 +52,8 @@ class Submitter:
     addresses: tuple[Network, ...] = ()
     npis: frozenset[str] = frozenset()
     connection_limit: int = 10
+    #: SHA-256 fingerprints (lower-case hex) of the client certificates it must present; empty: any.
+    certificates: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:
@@ -60,6 +65,11 @@ class Submitter:
             return True
         ip = _parse_address(address)
         return ip is not None and any(ip in network for network in self.addresses)
+
+    def allows_certificate(self, fingerprint: str | None) -> bool:
+        """Whether a connection whose client certificate has ``fingerprint`` (``None``: no TLS
+        client certificate) may send for this submitter."""
+        return not self.certificates or fingerprint in self.certificates
 
     def is_linked(self, npi: str) -> bool:
         return npi in self.npis
@@ -126,6 +136,12 @@ def _submitter(entry: Any, where: str) -> Submitter:
     limit = entry.get("connection_limit", 10)
     if not isinstance(limit, int) or limit < 1:
         raise RegistryError(f"{where}: connection_limit must be a positive integer")
+    certificates = entry.get("certificates", [])
+    if not isinstance(certificates, list) or not all(isinstance(c, str) for c in certificates):
+        raise RegistryError(f"{where}: certificates must be a list of SHA-256 fingerprints")
+    pins = frozenset(c.replace(":", "").lower() for c in certificates)
+    if not all(len(pin) == 64 and all(ch in "0123456789abcdef" for ch in pin) for pin in pins):
+        raise RegistryError(f"{where}: certificates must be SHA-256 fingerprints (64 hex digits, colons allowed)")
     name = entry.get("name", submitter_id)
     return Submitter(
         id=submitter_id,
@@ -135,6 +151,7 @@ def _submitter(entry: Any, where: str) -> Submitter:
         addresses=addresses,
         npis=frozenset(npis),
         connection_limit=limit,
+        certificates=pins,
     )
 
 

@@ -30,7 +30,7 @@ def server(config: Path) -> Iterator[ServerProcess]:
 def test_first_start_creates_the_store_and_answers_both_framings(server: ServerProcess, config: Path) -> None:
     port = server.port()
     server.wait_for(r"event=creating-demo-store .*beneficiaries=2000")
-    listening = server.wait_for(r"event=listening .*framing=hets-wrapper,bare-x12 store=sqlite:")
+    listening = server.wait_for(r"event=listening .*framing=hets-wrapper,bare-x12 tls=off store=sqlite:")
     assert listening
     assert (config.parent / "store.sqlite3").exists()
     with BlockingClient(port) as client:  # the wrapped specimen file, as is

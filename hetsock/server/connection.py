@@ -25,7 +25,8 @@ Timers, all on trio's clock (so tests run them in virtual time):
 * **reply**: writing a reply may take at most ``reply_timeout``.
 
 Replies. Each message goes to the responder (the pipeline) unless the server answers for it: a
-maintenance window (``SBY00506``, the connection stays open), too many requests in progress in this
+maintenance window (``SBY00506``, the connection stays open), a submitter pinned to TLS client
+certificates other than this connection's (``SBY00502``, stays open), too many requests in progress in this
 worker (``SBY00507``, stays open), a responder failure (``SBY00508``, logged, stays open), or a
 submitter over its connection limit (``SBY00509``, then close). A framing error (``SBY00505``) or a
 message over the size limit (``SBY00504``) means the stream cannot be resynchronised: the error goes
@@ -107,10 +108,18 @@ class Connection:
     (``ServerState.closed`` with :attr:`submitter_id`) after it."""
 
     def __init__(
-        self, stream: trio.abc.Stream, state: ServerState, peer_host: str, peer_port: int, initial: bytes = b""
+        self,
+        stream: trio.abc.Stream,
+        state: ServerState,
+        peer_host: str,
+        peer_port: int,
+        initial: bytes = b"",
+        certificate: str | None = None,
     ) -> None:
         self.stream = stream
         self.state = state
+        #: The SHA-256 fingerprint of the client's TLS certificate, if it presented one.
+        self.certificate = certificate
         self.info = ConnectionInfo(state.new_connection_id(), peer_host, peer_port, state.worker, state.wall_clock())
         self.receiver = FrameReceiver(max_message_size=state.settings.max_message_size)
         if initial:  # bytes read with a PROXY header: the first chunk
@@ -209,6 +218,8 @@ class Connection:
         close: CloseReason | None = None
         if state.in_maintenance(now):
             reply = proprietary_reply(ErrorCode.UNAVAILABLE, now, trace_id=trace_id, submitter_id=sender_id)
+        elif not self._certificate_allowed(sender_id):
+            reply = proprietary_reply(ErrorCode.AUTHORIZATION, now, trace_id=trace_id, submitter_id=sender_id)
         elif self._over_submitter_limit(sender_id):
             reply = proprietary_reply(ErrorCode.CONNECTION_LIMIT, now, trace_id=trace_id, submitter_id=sender_id)
             close = CloseReason.LIMIT
@@ -219,6 +230,11 @@ class Connection:
         latency = trio.current_time() - received_at
         state.observer.request_answered(Exchange(self.info, reply, now, replied, latency))
         return close
+
+    def _certificate_allowed(self, sender_id: str) -> bool:
+        """Whether the submitter's pinned certificates (if any) include this connection's."""
+        submitter = self.state.services.registry.get(sender_id) if sender_id else None
+        return submitter is None or submitter.allows_certificate(self.certificate)
 
     def _over_submitter_limit(self, sender_id: str) -> bool:
         """Count this connection against the first known submitter it names; whether that is over

@@ -55,6 +55,7 @@ from hetsock.server.connection import (
 )
 from hetsock.server.observer import CloseReason, ConnectionInfo, Exchange, LogObserver, Observer, Observers, Stats
 from hetsock.server.state import PipelineResponder, Responder, ServerState
+from hetsock.server.tls import PrefixedStream, certificate_fingerprint, server_context
 from hetsock.wire.framing import WRAPPER_HEADER_LENGTH, wrap
 from hetsock.wire.proprietary import ErrorCode
 from hetsock.wire.proxy import ProxyHeader, ProxyHeaderError, read_proxy_header_untrusted
@@ -196,6 +197,8 @@ async def serve(
         responder=responder or PipelineResponder(trio.CapacityLimiter(settings.store_threads)),
         worker=worker,
         wall_clock=wall_clock,
+        ssl_context=server_context(config.tls),
+        tls_handshake_timeout=config.tls.handshake_timeout,
     )
     listeners = await open_listeners(
         settings.host if host is None else host, settings.port if port is None else port, reuse_port=reuse_port
@@ -212,6 +215,7 @@ async def serve(
             worker=worker,
             pid=os.getpid(),
             framing="hets-wrapper,bare-x12",
+            tls="mutual" if config.tls.client_ca else "on" if config.tls.enabled else "off",
             store=services.store.describe(),
             idle_timeout=settings.idle_timeout,
         )
@@ -279,13 +283,20 @@ async def _handle(server: Server, stream: trio.SocketStream) -> None:
         source, initial = behind
         if source is not None:
             peer_host, peer_port = source
+    certificate: str | None = None
+    served: trio.abc.Stream = stream
+    if state.ssl_context is not None:
+        secured = await _handshake(state, stream, initial, peer_host)
+        if secured is None:
+            return
+        served, certificate, initial = secured, certificate_fingerprint(secured.getpeercert(binary_form=True)), b""
     if state.in_maintenance(state.wall_clock()):
-        await _refuse(state, stream, peer_host, peer_port, ErrorCode.UNAVAILABLE, CloseReason.MAINTENANCE)
+        await _refuse(state, served, peer_host, peer_port, ErrorCode.UNAVAILABLE, CloseReason.MAINTENANCE)
         return
     if not state.admits(peer_host):
-        await _refuse(state, stream, peer_host, peer_port, ErrorCode.CONNECTION_LIMIT, CloseReason.LIMIT)
+        await _refuse(state, served, peer_host, peer_port, ErrorCode.CONNECTION_LIMIT, CloseReason.LIMIT)
         return
-    connection = Connection(stream, state, peer_host, peer_port, initial)
+    connection = Connection(served, state, peer_host, peer_port, initial, certificate)
     state.opened(peer_host)
     server.connections.add(connection)
     try:
@@ -332,9 +343,29 @@ def _trusted(peer_host: str, proxies: tuple[str, ...]) -> bool:
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in proxies)
 
 
+async def _handshake(
+    state: ServerState, stream: trio.SocketStream, initial: bytes, peer_host: str
+) -> trio.SSLStream[trio.abc.Stream] | None:
+    """TLS over the connection (after any PROXY header); ``None`` (logged, closed) on failure."""
+    assert state.ssl_context is not None
+    underlying: trio.abc.Stream = PrefixedStream(stream, initial) if initial else stream
+    secured = trio.SSLStream(underlying, state.ssl_context, server_side=True)
+    failure = "timeout"
+    with trio.move_on_after(state.tls_handshake_timeout):
+        try:
+            await secured.do_handshake()
+            return secured
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+            failure = type(error.__cause__).__name__ if error.__cause__ else "closed"
+    log_event(logger, "tls-failed", level=logging.WARNING, peer=peer_host, reason=failure)
+    with trio.CancelScope(shield=True):
+        await stream.aclose()
+    return None
+
+
 async def _refuse(
     state: ServerState,
-    stream: trio.SocketStream,
+    stream: trio.abc.Stream,
     peer_host: str,
     peer_port: int,
     code: ErrorCode,
@@ -348,7 +379,7 @@ async def _refuse(
         try:
             first = b""
             with trio.move_on_after(REFUSE_WAIT):
-                first = await stream.receive_some(RECEIVE_SIZE)
+                first = bytes(await stream.receive_some(RECEIVE_SIZE))
             glance = glance_untrusted(first[WRAPPER_HEADER_LENGTH:] if first[:1] == b"\x01" else first)
             now = state.wall_clock()
             reply = proprietary_reply(code, now, trace_id=glance.control_number, submitter_id=glance.sender_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import ssl
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -74,6 +75,9 @@ class ServerState:
     worker: int = 0
     #: The wall clock for replies' dates, audit times and maintenance windows (tests replace it).
     wall_clock: Callable[[], dt.datetime] = dt.datetime.now
+    #: TLS on every connection when set (``[tls]``).
+    ssl_context: ssl.SSLContext | None = None
+    tls_handshake_timeout: float = 5.0
     control: ControlNumberSource = attrs.field(factory=ControlNumberSource)
     open_connections: int = 0
     by_address: collections.Counter[str] = attrs.field(factory=collections.Counter)
