@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hetsock.cli_seed import add_seed_command, ensure_demo_store
+from hetsock.cli_seed import add_seed_command
 from hetsock.config import Config, ConfigError
 from hetsock.eligibility.decide import InquiryWindow
-from hetsock.eligibility.store.base import StoreUnavailableError
+from hetsock.eligibility.store import StoreUnavailableError, open_store
 from hetsock.pipeline import Context, ReplyKind, Services, respond
 from hetsock.registry import Registry, RegistryError
 from hetsock.wire.framing import FrameReceiver, Message
@@ -83,9 +83,9 @@ def _respond_file(path: str, data: bytes, services: Services, out: list[str]) ->
     return statuses.get(reply.kind, EXIT_REJECTED)
 
 
-def _services(config: Config, rules: Rules, receiver_id: str, store_path: Path | None) -> Services:
+def _services(config: Config, rules: Rules, receiver_id: str, store_target: str | None) -> Services:
     registry = Registry.from_toml(config.eligibility.registry)
-    store = ensure_demo_store(store_path or config.store.path, beneficiaries=config.store.demo_beneficiaries)
+    store = open_store(config.store.at(store_target) if store_target else config.store)
     window = InquiryWindow(config.eligibility.months_back, config.eligibility.months_forward)
     return Services(registry, store, rules, receiver_id, window)
 
@@ -152,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
         "exit 0 for a 271, 1 for a rejection, 2 for a proprietary error",
     )
     check.add_argument(
-        "--store", type=Path, default=None, help="with --respond: the SQLite store (default: the config's)"
+        "--store",
+        default=None,
+        metavar="PATH|URL",
+        help="with --respond: a SQLite store file or a postgresql:// URL (default: the config's)",
     )
     check.set_defaults(handler=_cmd_check)
     add_seed_command(commands)
