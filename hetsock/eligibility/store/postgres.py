@@ -43,21 +43,25 @@ after TCP's fifteen minutes), ``connect_timeout`` (psycopg's default is 130 s) a
 ``schema`` is given.
 
 Faults, bounded. Every failure is :class:`StoreUnavailableError`, named without patient data or
-credentials (the DSN's password is never shown; server errors are named by their SQLSTATE class
-and primary message, which never quote a bound value, except data exceptions, named by class
-alone). Bounds: waiting for a connection (including the pool making a new one) is at most
-``pool_timeout``; a statement at most ``statement_timeout`` on the server; a network that stops
-answering is detected by ``tcp_user_timeout`` and keepalives. Connections are checked on use: when
-a lookup's connection turns out to be broken (the server restarted, or an administrator ended the
-backend), the lookup hands it back to the pool, which discards it and opens a replacement, and
-tries the next connection, until ``pool_timeout`` runs out. A lookup is a read, so retrying is
-safe, and a dead connection fails at once, so a server restart costs no inquiry an AAA 42 once the
-server accepts connections again. (The pool's own ``check``, a ping before every checkout, gives
-the same outcome for one more round trip per lookup; ``check=True`` turns it on, e.g. behind a
-proxy that leaves dead connections hanging.) While the database is unreachable a lookup fails
-after ``pool_timeout``; the pool keeps trying to reconnect in the background, with backoff capped
-by ``reconnect_timeout``, after which a waiting lookup starts a fresh attempt: lookups recover by
-themselves within a few seconds of the database's return, without restarting anything.
+credentials (the DSN's password is never shown; server errors are named by their class, SQLSTATE
+and primary message, which quotes identifiers but never a bound value, except data exceptions,
+named by class alone; the driver's error is not chained, since its ``DETAIL`` may quote a row).
+Bounds: a lookup waits at most ``pool_timeout`` for a connection (the pool making a new one
+included); a statement runs at most ``statement_timeout`` on the server; a network that stops
+answering is noticed by ``tcp_user_timeout`` and keepalives; connecting takes at most
+``connect_timeout``.
+
+Connections are checked on use. When a lookup's connection turns out to be broken (the server
+restarted, or an administrator ended the backend), the lookup hands it back to the pool, which
+discards it and opens a replacement, and tries the next connection, until ``pool_timeout`` runs
+out. A lookup is a read, so retrying is safe, and a dead connection fails at once, so once the
+server accepts connections again no inquiry gets an AAA 42 for a stale connection. Not the pool's
+own ``check`` (a ping before every checkout): it costs a round trip per lookup, about as much as
+the lookup itself, and psycopg_pool 3.3 backs off for a second after a failed check, longer than
+a lookup may wait. While the database is unreachable a lookup fails after ``pool_timeout``; the
+pool keeps reconnecting in the background, with a backoff capped by ``reconnect_timeout``, after
+which a waiting lookup starts a fresh attempt: lookups recover by themselves within a few seconds
+of the database's return, without a restart.
 
 Writing. :meth:`PostgresStore.write` (records or documents) copies each batch into a temporary
 table with binary ``COPY``, then inserts the new MBIs (``ON CONFLICT DO NOTHING``), updates the
@@ -311,7 +315,6 @@ class PostgresStore:
         pool_timeout: float = POOL_TIMEOUT,
         statement_timeout: float = STATEMENT_TIMEOUT,
         reconnect_timeout: float = RECONNECT_TIMEOUT,
-        check: bool = False,
     ) -> PostgresStore:
         """Open the store in the database ``dsn`` names (a ``postgresql://`` URL or ``key=value``
         pairs), in ``schema`` if given, else in the first schema of the DSN's ``search_path``.
@@ -321,8 +324,8 @@ class PostgresStore:
         connection is read-only; :meth:`write` then raises. A read-write open applies pending
         :data:`MIGRATIONS`. ``min_size``/``max_size``: pool connections (a server wants as many as
         it runs lookups at once). ``pool_timeout``, ``statement_timeout`` (seconds): see the module
-        header; the DSN may set ``connect_timeout`` (default :data:`CONNECT_TIMEOUT`). ``check``:
-        ping every connection before use (one more round trip per lookup).
+        header; the DSN may set ``connect_timeout`` (default :data:`CONNECT_TIMEOUT`).
+        ``reconnect_timeout``: how long the pool retries one failed connection attempt.
 
         Raises :class:`StoreUnavailableError` (invalid DSN, unreachable server, not a hetsock
         store, unknown schema version) and ``ValueError`` for ``create`` with ``read_only``.
@@ -361,7 +364,6 @@ class PostgresStore:
             max_size=max_size,
             timeout=pool_timeout,
             reconnect_timeout=reconnect_timeout,
-            check=psycopg_pool.ConnectionPool.check_connection if check else None,
             name="hetsock-store",
             open=False,
         )
