@@ -75,9 +75,9 @@ def test_lookups_are_primary_key_probes_in_one_statement(seeded: pg.PgSchema) ->
             "->  Index Scan using beneficiary_pkey on beneficiary (actual rows=1 loops=1)",
         ]
         # An earlier MBI: the alias, then the record by primary key, in the same statement. With
-        # 3,000 people the alias table is one page, which the planner reads whole; from some
-        # 200,000 people on it probes mbi_alias_pkey unforced (scripts/bench_store.py prints the
-        # plan at 1,000,000). Forbidding the whole-table read shows the index serves it.
+        # 3,000 people the alias table is one page, which the planner reads whole; at 1,000,000 it
+        # probes mbi_alias_pkey unforced (scripts/bench_store.py prints the plan). Forbidding the
+        # whole-table read shows the index serves it.
         earlier = _plan(connection, "9EG4TE5MK71")
         assert "Index Scan using beneficiary_pkey on beneficiary b (actual rows=1 loops=1)" in earlier
         connection.execute("SET enable_seqscan = off")
