@@ -71,7 +71,7 @@ import attrs
 import orjson
 
 from hetsock.eligibility.beneficiary import Beneficiary
-from hetsock.eligibility.store.base import EncodedDocument as EncodedDocument  # re-exported: cli_seed uses it
+from hetsock.eligibility.store.base import EncodedDocument as EncodedDocument  # re-exported: it was defined here
 from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, encode_document
 
 #: Page size of a new store file: 8 KiB pages hold a dozen typical documents (about 500 bytes).
