@@ -10,7 +10,11 @@ each seeding rate. Then, for each store, in the same run and on the same MBIs:
   ``--lookups`` random existing MBIs, for every earlier MBI (up to ``--lookups``), and for MBIs on
   file nowhere;
 - ``respond()`` median microseconds for specimen.270 and specimen-many-eq.270 (the shared
-  ``timing.median_us``: ``--rounds`` batches of ``--batch`` calls);
+  ``timing.median_us``: the mean of a batch of ``--batch`` calls);
+
+interleaved: ``--rounds`` rounds, each taking one sample of every measure from SQLite, then
+from PostgreSQL, so the load others put on a shared machine falls on both alike; each figure is
+the median over the rounds;
 - for PostgreSQL, the plan of the lookup statement for a current and an earlier MBI at this size.
 
 Run by hand (not a test): ``python scripts/bench_store.py [--count N] [--dsn URL]``. Needs the
@@ -33,7 +37,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -73,8 +76,7 @@ def _sample(path: Path, how_many: int, seed: int) -> tuple[list[str], list[str],
 
 
 def _per_call_median_us(call: Callable[[str], object], keys: list[str]) -> float:
-    for key in keys:  # warm: caches, prepared statements
-        call(key)
+    """Median microseconds of ``call(key)`` over ``keys``, each call timed alone (GC paused)."""
     clock = time.perf_counter_ns
     samples = []
     gc.disable()
@@ -88,15 +90,46 @@ def _per_call_median_us(call: Callable[[str], object], keys: list[str]) -> float
     return statistics.median(samples) / 1000
 
 
-def _measure(store: BeneficiaryStore, keys: dict[str, list[str]], args: argparse.Namespace) -> dict[str, float]:
-    results = {f"lookup, {name}": _per_call_median_us(store.lookup, mbis) for name, mbis in keys.items()}
+def _lookup_sampler(store: BeneficiaryStore, mbis: list[str], rounds: int) -> Callable[[int], float]:
+    """Round ``r``'s sample: the per-call median over the ``r``-th slice of ``mbis``."""
+    for mbi in mbis:  # warm: caches, prepared statements
+        store.lookup(mbi)
+    size = max(1, len(mbis) // rounds)
+
+    def sample(r: int) -> float:
+        return _per_call_median_us(store.lookup, mbis[r * size : (r + 1) * size] or mbis)
+
+    return sample
+
+
+def _respond_sampler(store: BeneficiaryStore, payload: bytes, batch: int) -> Callable[[int], float]:
+    """A sample: the mean microseconds of ``batch`` calls of ``respond()`` (timing.median_us)."""
     registry = Registry.from_toml(ROOT / "config" / "submitters.toml")
     context = Context(Services(registry, store), dt.datetime(2026, 11, 22, 9, 0), ControlNumbers(1), "127.0.0.1")
-    for name in PAYLOADS:
-        payload = (DATA / name).read_bytes()
-        assert respond(payload, context).kind is ReplyKind.ELIGIBILITY
-        results[f"respond(), {name}"] = median_us(functools.partial(respond, payload, context), args.rounds, args.batch)
-    return results
+    assert respond(payload, context).kind is ReplyKind.ELIGIBILITY
+    call = functools.partial(respond, payload, context)
+    return lambda r: median_us(call, 1, batch)
+
+
+def _measure(
+    stores: dict[str, BeneficiaryStore], keys: dict[str, list[str]], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Every measure for every store, interleaved: each of ``--rounds`` rounds takes one sample of
+    each measure from each store in turn, so background load on a shared machine falls on both
+    alike. The figure is the median of the rounds' samples."""
+    samplers: dict[str, dict[str, Callable[[int], float]]] = {}
+    for name, store in stores.items():
+        samplers[name] = {f"lookup, {kind}": _lookup_sampler(store, mbis, args.rounds) for kind, mbis in keys.items()}
+        for payload in PAYLOADS:
+            samplers[name][f"respond(), {payload}"] = _respond_sampler(store, (DATA / payload).read_bytes(), args.batch)
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {m: [] for m in measures} for name, measures in samplers.items()
+    }
+    for r in range(args.rounds):
+        for measure in samplers[next(iter(stores))]:
+            for name in stores:
+                samples[name][measure].append(samplers[name][measure](r))
+    return {name: {m: statistics.median(v) for m, v in measures.items()} for name, measures in samples.items()}
 
 
 def _plans(dsn: str, schema: str, current: str, earlier: str) -> list[str]:
@@ -129,7 +162,6 @@ def main() -> None:
     args = parser.parse_args()
 
     schema = f"hetsock_bench_{os.getpid()}"
-    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="hetsock-bench-") as directory:
         path = Path(directory) / "bench.sqlite3"
         report = seed_store(path, args.count, args.seed, workers=args.workers)
@@ -146,13 +178,11 @@ def main() -> None:
             current, earlier, unknown = _sample(path, args.lookups, args.seed)
             keys = {"current MBI": current, "earlier MBI": earlier, "unknown MBI": unknown}
             print(f"\nlookups: {len(current):,} current, {len(earlier):,} earlier, {len(unknown):,} unknown MBIs")
-            stores: dict[str, Callable[[], Any]] = {
-                "SQLite": lambda: SqliteStore.open(path, read_only=True),
-                "PostgreSQL": lambda: PostgresStore.open(args.dsn, schema=schema, read_only=True),
-            }
-            for name, opener in stores.items():
-                with opener() as store:
-                    results[name] = _measure(store, keys, args)
+            with (
+                SqliteStore.open(path, read_only=True) as sqlite_store,
+                PostgresStore.open(args.dsn, schema=schema, read_only=True) as postgres_store,
+            ):
+                results = _measure({"SQLite": sqlite_store, "PostgreSQL": postgres_store}, keys, args)
             print(f"\n{'median us':36} {'SQLite':>10} {'PostgreSQL':>11} {'ratio':>7}")
             for measure, sqlite_us in results["SQLite"].items():
                 postgres_us = results["PostgreSQL"][measure]
