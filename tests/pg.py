@@ -115,7 +115,10 @@ def session_database() -> Iterator[PgDatabase]:
             f"cannot connect to {params.get('host')}:{params.get('port', 5432)}: {first[0] if first else error}"
         )
     with admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE template0".encode())
+        try:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE template0".encode())
+        except psycopg.Error as error:
+            unavailable(f"cannot create a database for the tests: {error.diag.message_primary or error}")
     database = PgDatabase(
         name=name,
         host=str(params.get("host") or "127.0.0.1"),

@@ -364,6 +364,8 @@ class PostgresStore:
                     if not _has_schema(connection):
                         raise StoreUnavailableError("the search_path names no existing schema to create the store in")
                 if not read_only:
+                    # A migration may rewrite every document: give it the write timeout, not a lookup's.
+                    connection.execute(f"SET statement_timeout = {round(WRITE_STATEMENT_TIMEOUT * 1000)}".encode())
                     apply_migrations(connection)
                 version = int(connection.execute(_SELECT_VERSION).fetchall()[0][0])
                 if version != SCHEMA_VERSION:
