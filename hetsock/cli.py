@@ -11,7 +11,7 @@ from pathlib import Path
 from hetsock.cli_seed import add_seed_command
 from hetsock.cli_serve import add_serve_command
 from hetsock.config import Config, ConfigError
-from hetsock.eligibility.store.base import StoreUnavailableError
+from hetsock.eligibility.store import StoreUnavailableError
 from hetsock.pipeline import Context, ReplyKind, Services, respond
 from hetsock.registry import RegistryError
 from hetsock.services import open_services
@@ -105,7 +105,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     services = None
     if args.respond:
         try:
-            services = open_services(config, rules=rules, receiver_id=receiver_id, store_path=args.store)
+            services = open_services(config, rules=rules, receiver_id=receiver_id, store_target=args.store)
         except (RegistryError, StoreUnavailableError) as error:
             print(f"hetsock: {error}", file=sys.stderr)
             return EXIT_UNREADABLE
@@ -146,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
         "exit 0 for a 271, 1 for a rejection, 2 for a proprietary error",
     )
     check.add_argument(
-        "--store", type=Path, default=None, help="with --respond: the SQLite store (default: the config's)"
+        "--store",
+        default=None,
+        metavar="PATH|URL",
+        help="with --respond: a SQLite store file or a postgresql:// URL (default: the config's)",
     )
     check.set_defaults(handler=_cmd_check)
     add_seed_command(commands)

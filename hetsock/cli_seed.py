@@ -1,8 +1,11 @@
-"""``hetsock seed``: build a SQLite beneficiary store holding the synthetic population.
+"""``hetsock seed``: build a beneficiary store (SQLite or PostgreSQL) holding the synthetic population.
 
 Theory of operation
 -------------------
-A store is built in a temporary file beside its destination (``.NAME.PID.seeding``), closed
+``--store`` names a file (SQLite) or a ``postgresql://`` URL (PostgreSQL). Both get the same
+documents, byte for byte, from the same generator.
+
+SQLite. A store is built in a temporary file beside its destination (``.NAME.PID.seeding``), closed
 (which checkpoints the WAL into the file and removes the ``-wal`` and ``-shm`` files), then moved
 into place. A crash or Ctrl-C while seeding therefore never leaves a half-seeded store under the
 real name, and the server's first start (:func:`ensure_demo_store`) publishes with a hard link,
@@ -14,7 +17,14 @@ while this process only writes them, in order, with ``executemany`` in large tra
 two-core machine seeds well over 50,000 beneficiaries a second (``scripts/bench_seed.py``). The
 result is byte-for-byte the same with or without workers.
 
-Replacing. ``--replace`` deletes the existing store (and its ``-wal``/``-shm`` files) before
+PostgreSQL (:func:`seed_postgres`). The same generator feeds
+:meth:`PostgresStore.load <hetsock.eligibility.store.postgres.PostgresStore.load>`: binary ``COPY``
+into new tables in one transaction, swapped for the live ones at the commit, then ``ANALYZE``. A
+running server keeps answering from the old population until the swap, so ``--replace`` need not
+stop it; a failure leaves the old population as it was. The server never seeds a PostgreSQL store
+by itself: ``hetsock seed`` does, explicitly.
+
+Replacing. ``--replace`` deletes the existing SQLite store (and its ``-wal``/``-shm`` files) before
 moving the new one in: stop any server using it first (SQLite cannot follow a file replaced
 under an open connection). Without ``--replace``, an existing store that holds beneficiaries,
 or an existing non-empty file that is not a store, is left alone and the command fails.
@@ -36,8 +46,10 @@ from pathlib import Path
 import attrs
 
 from hetsock.eligibility import synth
-from hetsock.eligibility.store.base import StoreUnavailableError
-from hetsock.eligibility.store.sqlite import EncodedDocument, SqliteStore
+from hetsock.eligibility.store import is_postgres_dsn, postgres_store
+from hetsock.eligibility.store.base import EncodedDocument, StoreUnavailableError, encode_document
+from hetsock.eligibility.store.base import StoreExistsError as StoreExistsError  # re-exported: callers catch it
+from hetsock.eligibility.store.sqlite import SqliteStore
 
 #: Where ``hetsock seed`` and the server keep the store unless told otherwise (``data/`` is git-ignored).
 DEFAULT_STORE_PATH = Path("data/hetsock.sqlite3")
@@ -51,15 +63,11 @@ PARALLEL_FROM = 200_000
 EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
 
 
-class StoreExistsError(Exception):
-    """The destination already holds beneficiaries (or a non-empty file that is not a store)."""
-
-
 @attrs.frozen
 class SeedReport:
-    """What :func:`seed_store` did."""
+    """What :func:`seed_store` or :func:`seed_postgres` did."""
 
-    path: Path
+    where: str  #: the store file, or the database and schema (never a password)
     beneficiaries: int
     seconds: float  #: generating and writing, excluding the final move into place
 
@@ -95,7 +103,33 @@ def seed_store(
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    return SeedReport(path, beneficiaries, seconds)
+    return SeedReport(str(path), beneficiaries, seconds)
+
+
+def seed_postgres(
+    dsn: str,
+    beneficiaries: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    replace: bool = False,
+    workers: int | None = None,
+    schema: str | None = None,
+) -> SeedReport:
+    """Load ``beneficiaries`` synthetic people (fixtures first) into the PostgreSQL store at
+    ``dsn`` (in ``schema`` if given), creating the tables if the schema holds none.
+
+    ``workers`` as for :func:`seed_store`. Raises :class:`StoreExistsError` if the store holds
+    beneficiaries and ``replace`` is false, ``ValueError`` for a count out of range,
+    :class:`StoreUnavailableError` if the store cannot be opened or written (nothing is changed
+    then) or psycopg is not installed, ``OSError`` if a worker process dies.
+    """
+    synth.block_count(beneficiaries)  # validates the count before the database is touched
+    if workers is None:
+        workers = _cpus() if beneficiaries >= PARALLEL_FROM else 0
+    with postgres_store().open(dsn, create=True, schema=schema) as store:
+        start = time.perf_counter()
+        loaded = store.load(_encoded_documents(beneficiaries, seed, workers), replace=replace)
+        return SeedReport(store.label, loaded, time.perf_counter() - start)
 
 
 def ensure_demo_store(
@@ -165,7 +199,7 @@ _PackedBlock = tuple[str, bytes, list[tuple[int, Sequence[str]]]]
 
 
 def _pack_block(count: int, seed: int, block: int) -> _PackedBlock:
-    encode = SqliteStore.encode
+    encode = encode_document
     rows = [encode(document) for document in synth.generate_block(count, seed, block)]
     earlier = [(position, row[2]) for position, row in enumerate(rows) if row[2]]
     return "\n".join(row[0] for row in rows), b"\n".join(row[1] for row in rows), earlier
@@ -184,7 +218,7 @@ def _encoded_documents(count: int, seed: int, workers: int) -> Iterator[EncodedD
     """Every document of the population, encoded, in order; generated by ``workers`` processes if > 1."""
     blocks = synth.block_count(count)
     if workers <= 1 or blocks < 2:
-        encode = SqliteStore.encode
+        encode = encode_document
         for block in range(blocks):
             yield from map(encode, synth.generate_block(count, seed, block))
         return
@@ -211,19 +245,25 @@ def add_seed_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     command = subparsers.add_parser(
         "seed",
         help="build a beneficiary store holding the demo fixtures and a synthetic population",
-        description="Build a SQLite beneficiary store: the demo fixtures, then synthetic beneficiaries "
-        "(deterministic for a given count and seed). Exit status: 0 seeded, 1 refused (the store already "
-        "holds beneficiaries; see --replace), 2 failed.",
+        description="Build a beneficiary store (a SQLite file, or a PostgreSQL database given as a "
+        "postgresql:// URL): the demo fixtures, then synthetic beneficiaries (deterministic for a given count "
+        "and seed). Exit status: 0 seeded, 1 refused (the store already holds beneficiaries; see --replace), "
+        "2 failed.",
     )
     command.add_argument(
         "--beneficiaries", type=int, required=True, metavar="N", help="how many, the demo fixtures included"
     )
     command.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"default {DEFAULT_SEED}")
     command.add_argument(
-        "--store", type=Path, default=DEFAULT_STORE_PATH, metavar="PATH", help=f"default {DEFAULT_STORE_PATH}"
+        "--store",
+        default=str(DEFAULT_STORE_PATH),
+        metavar="PATH|URL",
+        help=f"a SQLite file, or a postgresql://user@host:port/database URL (default {DEFAULT_STORE_PATH})",
     )
     command.add_argument(
-        "--replace", action="store_true", help="replace an existing store (stop any server using it first)"
+        "--replace",
+        action="store_true",
+        help="replace an existing store (SQLite: stop any server using it first; PostgreSQL: swapped in at commit)",
     )
     command.add_argument(
         "--workers", type=int, default=None, metavar="W", help="generating processes (default: one per CPU)"
@@ -234,7 +274,12 @@ def add_seed_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _cmd_seed(args: argparse.Namespace) -> int:
     try:
-        report = seed_store(args.store, args.beneficiaries, args.seed, replace=args.replace, workers=args.workers)
+        if is_postgres_dsn(args.store):
+            report = seed_postgres(
+                args.store, args.beneficiaries, args.seed, replace=args.replace, workers=args.workers
+            )
+        else:
+            report = seed_store(args.store, args.beneficiaries, args.seed, replace=args.replace, workers=args.workers)
     except StoreExistsError as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_REFUSED
@@ -245,7 +290,7 @@ def _cmd_seed(args: argparse.Namespace) -> int:
         print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(
-        f"seeded {report.beneficiaries:,} beneficiaries into {report.path} "
+        f"seeded {report.beneficiaries:,} beneficiaries into {report.where} "
         f"in {report.seconds:.2f} s ({report.rate:,.0f} per second)"
     )
     return EXIT_OK

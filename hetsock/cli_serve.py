@@ -78,7 +78,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _open_services(config: Config) -> Services:
-    if not config.store.path.exists():
+    if not config.store.dsn and not config.store.path.exists():
         log_event(
             logger,
             "creating-demo-store",

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from hetsock.eligibility.store import is_postgres_dsn
 from hetsock.maintenance import MaintenanceError, MaintenanceSchedule
 from hetsock.tomlfile import read_toml
 from hetsock.x12.rules import Rules
@@ -32,11 +33,21 @@ class X12Config:
 
 @attrs.frozen
 class StoreConfig:
-    """The ``[store]`` section: the embedded SQLite store, created on first use."""
+    """The ``[store]`` section: the PostgreSQL store at ``dsn`` if set, else the embedded SQLite
+    store at ``path``, created on first use (:func:`hetsock.eligibility.store.open_store`)."""
 
     path: Path = Path("data/hetsock.sqlite3")
     #: How many synthetic beneficiaries (fixtures included) a new demo store gets.
     demo_beneficiaries: int = 100_000
+    #: A PostgreSQL connection string (``postgresql://...`` or ``key=value`` pairs); empty: SQLite.
+    dsn: str = attrs.field(default="", repr=False)  # may hold a password
+
+    def at(self, target: str) -> StoreConfig:
+        """This section with the store moved to ``target`` (a ``--store`` option): a
+        ``postgresql://`` URL, or a SQLite file."""
+        if is_postgres_dsn(target):
+            return attrs.evolve(self, dsn=target)
+        return attrs.evolve(self, dsn="", path=Path(target))
 
 
 @attrs.frozen
@@ -140,6 +151,7 @@ class Config:
             StoreConfig(
                 path=Path(_typed(store, "path", str, "data/hetsock.sqlite3", source)),
                 demo_beneficiaries=_positive(store, "demo_beneficiaries", 100_000, source),
+                dsn=_typed(store, "dsn", str, "", source).strip(),
             ),
             EligibilityConfig(
                 months_back=_positive(eligibility, "months_back", 12, source),

@@ -41,9 +41,10 @@ def main() -> None:
     results: dict[tuple[str, int], float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in (args.small, args.large):
-            report = seed_store(Path(tmp) / f"{size}.sqlite3", size)
+            path = Path(tmp) / f"{size}.sqlite3"
+            report = seed_store(path, size)
             print(f"seeded {size:>9,} beneficiaries in {report.seconds:6.2f} s = {report.rate:9,.0f} per second")
-            store = SqliteStore.open(report.path, read_only=True)
+            store = SqliteStore.open(path, read_only=True)
             context = Context(Services(registry, store), now, ControlNumbers(1), "127.0.0.1")
             for name, payload in payloads.items():
                 assert respond(payload, context).kind is ReplyKind.ELIGIBILITY

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg import PgSchema
 
 from hetsock.eligibility import fixtures as fx
+from hetsock.eligibility.store import BeneficiaryStore
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
 from hetsock.registry import Registry, Submitter
@@ -37,12 +39,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
     store.close()
 
 
-def ask(store: SqliteStore, **changes: object) -> Reply:
+def ask(store: BeneficiaryStore, **changes: object) -> Reply:
     return ask_with(store, changes)
 
 
 def ask_with(
-    store: SqliteStore, changes: dict[str, object], peer: str | None = "127.0.0.1", registry: Registry = REGISTRY
+    store: BeneficiaryStore,
+    changes: dict[str, object],
+    peer: str | None = "127.0.0.1",
+    registry: Registry = REGISTRY,
 ) -> Reply:
     fields: dict[str, object] = {
         "mbi": fx.DOE_JANE.mbi,
@@ -98,6 +103,25 @@ def test_golden_271(store: SqliteStore, name: str, changes: dict[str, object]) -
     if os.environ.get("HETSOCK_UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="latin-1")
     assert path.read_text(encoding="latin-1") == text
+
+
+def test_postgres_answers_byte_for_byte_as_sqlite(store: SqliteStore, pg_schema: PgSchema, specimen: bytes) -> None:
+    from hetsock.eligibility.store.postgres import PostgresStore
+
+    with PostgresStore.open(pg_schema.dsn, schema=pg_schema.name, create=True) as postgres:
+        postgres.write(fx.BENEFICIARIES)
+        for name, changes in _golden_cases():
+            reply = ask(postgres, **changes)
+            assert reply.payload == ask(store, **changes).payload, name
+            assert (GOLDEN / f"{name}.271").read_text(encoding="latin-1") == "\n".join(segments(reply)) + "\n"
+        for rejected in ({"mbi": "1AA0AA0AA00"}, {"last_name": "DOUGH"}):  # AAA 75, AAA 73
+            assert ask(postgres, **rejected) == ask(store, **rejected)
+        context = Context(Services(REGISTRY, postgres), NOW, ControlNumbers(900, 901), "127.0.0.1")
+        reply = respond(specimen, context)
+        assert reply.kind is ReplyKind.ELIGIBILITY
+        assert reply == respond(
+            specimen, Context(Services(REGISTRY, store), NOW, ControlNumbers(900, 901), "127.0.0.1")
+        )
 
 
 def test_shapes_carry_what_they_show(store: SqliteStore) -> None:

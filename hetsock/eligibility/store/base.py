@@ -11,22 +11,42 @@ missing, not a store, corrupt, locked past its timeout, closed). It means "try a
 2100A), never "no such beneficiary": a lookup that reads the store and finds nothing returns
 ``None``.
 
-Implementations: :mod:`hetsock.eligibility.store.sqlite` (SQLite, one file).
+Implementations: :mod:`hetsock.eligibility.store.sqlite` (SQLite, one file) and
+:mod:`hetsock.eligibility.store.postgres` (PostgreSQL, a connection pool). Both file the same
+bytes per beneficiary: the orjson serialization of :meth:`Beneficiary.to_document`
+(:func:`encode_document`), so one generator feeds either.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import attrs
+import orjson
 
 from hetsock.eligibility.beneficiary import Beneficiary
+
+#: A document ready to file: current MBI, the orjson-serialized document, its earlier MBIs.
+EncodedDocument = tuple[str, bytes, Sequence[str]]
+
+
+def encode_document(document: dict[str, Any]) -> EncodedDocument:
+    """A document as every store files it: ``(mbi, orjson bytes, earlier MBIs)``. Pure and
+    picklable, so documents can be encoded in other processes."""
+    return document["mbi"], orjson.dumps(document), document.get("prev", ())
 
 
 class StoreUnavailableError(Exception):
     """The store cannot be read: missing, not a hetsock store, corrupt, locked too long, or closed.
 
-    The message names the store file and the fault; it never holds patient data."""
+    The message names the store (file, or database without credentials) and the fault; it never
+    holds patient data."""
+
+
+class StoreExistsError(Exception):
+    """Seeding refused: the destination already holds beneficiaries (or something that is not a
+    store), and replacing was not asked for."""
 
 
 @attrs.frozen

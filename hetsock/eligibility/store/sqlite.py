@@ -71,7 +71,8 @@ import attrs
 import orjson
 
 from hetsock.eligibility.beneficiary import Beneficiary
-from hetsock.eligibility.store.base import Lookup, StoreUnavailableError
+from hetsock.eligibility.store.base import EncodedDocument as EncodedDocument  # re-exported: it was defined here
+from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, encode_document
 
 #: Page size of a new store file: 8 KiB pages hold a dozen typical documents (about 500 bytes).
 PAGE_SIZE = 8192
@@ -80,8 +81,6 @@ PAGE_SIZE = 8192
 READER_CACHE_KIB = 16_384
 #: Page cache of the writer connection, in KiB (large transactions spill less).
 WRITER_CACHE_KIB = 65_536
-#: A document ready to file: current MBI, the orjson-serialized document, its earlier MBIs.
-EncodedDocument = tuple[str, bytes, Sequence[str]]
 #: Rows per write transaction, by default.
 DEFAULT_BATCH = 50_000
 
@@ -328,7 +327,7 @@ class SqliteStore:
         """A document as this store files it: ``(mbi, orjson bytes, earlier MBIs)``. Pure and
         picklable, so callers may encode in other processes and pass the rows to
         :meth:`write_encoded`."""
-        return document["mbi"], orjson.dumps(document), document.get("prev", ())
+        return encode_document(document)
 
     def write(
         self, beneficiaries: Iterable[Beneficiary] | Iterable[dict[str, Any]], *, batch: int = DEFAULT_BATCH
