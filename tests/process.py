@@ -18,13 +18,15 @@ from hetsock.wire.replies import ReplyFramingError, ReplyReceiver
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_config(directory: Path, *, beneficiaries: int = 2000, extra: str = "") -> Path:
-    """A configuration in ``directory``: its own store (created on first start) and registry copy."""
+def write_config(directory: Path, *, beneficiaries: int = 2000, extra: str = "", dsn: str = "") -> Path:
+    """A configuration in ``directory``: its own SQLite store (created on first start), or the
+    PostgreSQL store at ``dsn``, and a copy of the demo registry."""
     registry = directory / "submitters.toml"
     registry.write_text((ROOT / "config" / "submitters.toml").read_text())
     config = directory / "hetsock.toml"
+    store = f'dsn = "{dsn}"\n' if dsn else ""
     config.write_text(
-        f'[store]\npath = "{directory / "store.sqlite3"}"\ndemo_beneficiaries = {beneficiaries}\n\n'
+        f'[store]\npath = "{directory / "store.sqlite3"}"\ndemo_beneficiaries = {beneficiaries}\n{store}\n'
         f'[eligibility]\nregistry = "{registry}"\n\n{extra}'
     )
     return config

@@ -1,4 +1,5 @@
-"""Scale-out: two hetsock instances behind HAProxy (TCP mode, PROXY protocol), one killed mid-run.
+"""Scale-out: two hetsock instances sharing PostgreSQL behind HAProxy (TCP mode, PROXY protocol),
+one killed mid-run.
 
 Skips with a reason where HAProxy is not installed (a laptop); ``.ci/run`` installs Debian's
 ``haproxy`` and sets ``HETSOCK_REQUIRE_HAPROXY=1``, which turns the skip into a failure.
@@ -12,10 +13,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pg
 import pytest
 from process import ROOT, BlockingClient, ServerProcess, write_config
 from serving import inquiry, reply_kind
@@ -45,12 +48,19 @@ def trn(payload: bytes) -> str:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[int, list[ServerProcess]]]:
-    """Two instances (one shared store) and HAProxy in front; yields the front port and the instances."""
-    config = write_config(tmp_path, extra="[server]\nproxy_protocol = true\nidle_timeout = 5.0\n")
-    instances = [ServerProcess("--config", str(config), "--port", "0")]
-    instances[0].port()  # the first creates the store; the second then opens it
-    instances.append(ServerProcess("--config", str(config), "--port", "0"))
+def cluster(tmp_path: Path, pg_schema: pg.PgSchema) -> Iterator[tuple[int, list[ServerProcess]]]:
+    """Two instances sharing one PostgreSQL store, and HAProxy in front; yields the front port and
+    the instances."""
+    seeded = subprocess.run(
+        [sys.executable, "-m", "hetsock", "seed", "--beneficiaries", "2000", "--store", pg_schema.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    config = write_config(tmp_path, dsn=pg_schema.url, extra="[server]\nproxy_protocol = true\nidle_timeout = 5.0\n")
+    instances = [ServerProcess("--config", str(config), "--port", "0") for _ in range(2)]
     front = free_port()
     template = (ROOT / "config" / "haproxy.cfg").read_text()
     haproxy_config = (
@@ -125,7 +135,7 @@ def test_traffic_carries_on_when_one_instance_dies(cluster: tuple[int, list[Serv
     # Both instances served before the kill; the survivor served after it, and saw the clients'
     # address from the PROXY header.
     for instance in instances:
-        instance.wait_for(r"event=listening")
+        instance.wait_for(r"event=listening .*store=postgresql://")
     survivor = instances[1]
     assert survivor.stop() == 0
     served = [
