@@ -7,6 +7,7 @@ reply timeout can be asserted at their exact virtual times.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.maintenance import MaintenanceSchedule, OneOffWindow
 from hetsock.pipeline import Context, Reply, respond
 from hetsock.registry import Registry
-from hetsock.server.connection import Connection
+from hetsock.server.connection import RECEIVE_SIZE, Connection
 from hetsock.server.observer import CloseReason
 from hetsock.server.state import ServerState
 from hetsock.wire.framing import Mode, wrap
@@ -497,3 +498,30 @@ async def test_stop_closes_an_idle_connection_at_once(
         await reader.closed()
         assert trio.current_time() == start
     assert recorder.closed[0][1] is CloseReason.SHUTDOWN
+
+
+async def test_a_pipelining_client_that_never_reads_cannot_grow_the_server_buffer(
+    store: SqliteStore, recorder: Recorder, autojump_clock: trio.abc.Clock
+) -> None:
+    state = make_state(store, recorder=recorder, reply_timeout=30.0)
+    client, server = trio.testing.lockstep_stream_pair()  # nothing is buffered in the transport
+    connection = Connection(server, state, "127.0.0.1", 40000)
+    pipeline = wrap(SPECIMEN, Mode.WRAPPED) * 2000  # 930 KB of requests, replies never read
+    sent = trio.Event()
+
+    async def send_everything() -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await client.send_all(pipeline)
+            sent.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(connection.run)
+        nursery.start_soon(send_everything)
+        await trio.sleep(10.0)
+        # The server answered the first request and is stuck writing it: it reads nothing more.
+        assert not sent.is_set()
+        assert connection.receiver.buffered <= RECEIVE_SIZE + state.settings.max_message_size
+        await trio.sleep(30.0)
+        await client.aclose()
+    assert recorder.closed[0][1] is CloseReason.WRITE_TIMEOUT
+    assert recorder.exchanges == []  # the one reply never got out
