@@ -34,10 +34,12 @@ def is_valid_time(value: str) -> bool:
 
 
 def ccyymmdd(day: dt.date) -> str:
-    """``day`` as X12 DT (faster than ``strftime`` on the hot path)."""
-    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    """``day`` as X12 DT."""
+    # Several calls per request: ``%`` formatting takes half the time of an f-string with
+    # format specs (one format() call per field), and a quarter of ``strftime``'s.
+    return "%04d%02d%02d" % (day.year, day.month, day.day)  # noqa: UP031
 
 
 def hhmmss(moment: dt.datetime) -> str:
     """``moment``'s time as X12 TM HHMMSS."""
-    return f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    return "%02d%02d%02d" % (moment.hour, moment.minute, moment.second)  # noqa: UP031 - see ccyymmdd
