@@ -34,6 +34,10 @@ def _parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return None
 
 
+#: How many addresses each submitter remembers the answer for (then it starts again).
+_REMEMBERED_ADDRESSES = 1024
+
+
 class RegistryError(Exception):
     """The registry file is unreadable or holds an invalid entry."""
 
@@ -49,6 +53,10 @@ class Submitter:
     addresses: tuple[Network, ...] = ()
     npis: frozenset[str] = frozenset()
     connection_limit: int = 10
+    #: :meth:`allows_address`'s answers by address: it is asked on every request, and the CIDR
+    #: scan (``ipaddress`` containment is Python code) costs more than the rest of authorizing.
+    #: Bounded; a reload builds new submitters, so never stale.
+    _address_answers: dict[str, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     @property
     def active(self) -> bool:
@@ -58,8 +66,15 @@ class Submitter:
         """Whether ``address`` (an IP, or None when unknown, e.g. in-process use) may send."""
         if not self.addresses or address is None:
             return True
-        ip = _parse_address(address)
-        return ip is not None and any(ip in network for network in self.addresses)
+        answers = self._address_answers
+        answer = answers.get(address)
+        if answer is None:
+            ip = _parse_address(address)
+            answer = ip is not None and any(ip in network for network in self.addresses)
+            if len(answers) >= _REMEMBERED_ADDRESSES:
+                answers.clear()
+            answers[address] = answer
+        return answer
 
     def is_linked(self, npi: str) -> bool:
         return npi in self.npis
