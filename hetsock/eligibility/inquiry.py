@@ -13,15 +13,16 @@ from collections.abc import Sequence
 
 import attrs
 
-from hetsock.x12.isa import IsaHeader
+from hetsock.x12.isa import IsaHeader, is_digits
 from hetsock.x12.segments import Delimiters
 
 
 def _date(value: str) -> dt.date | None:
-    if len(value) != 8 or not value.isdigit():
+    # Validated DT values are eight ASCII digits: CCYYMMDD, which fromisoformat reads (3.11+).
+    if len(value) != 8 or not is_digits(value):
         return None
     try:
-        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        return dt.date.fromisoformat(value)
     except ValueError:
         return None
 

@@ -59,7 +59,9 @@ Segment = Sequence[str]
 
 def reply_delimiters(inquiry: Inquiry) -> Delimiters:
     d = inquiry.delimiters
-    return DEFAULT_DELIMITERS if _UNSAFE_DELIMITERS & d.as_set() else d
+    if _UNSAFE_DELIMITERS.isdisjoint((d.element, d.repetition, d.component, d.segment)):
+        return d
+    return DEFAULT_DELIMITERS
 
 
 def money(cents: int) -> str:
