@@ -46,7 +46,7 @@ from hetsock.x12.grammar270 import (
     LoopSpec,
     SegmentSpec,
 )
-from hetsock.x12.isa import ISA_LENGTH, is_delimiter_character, is_hhmm, is_yymmdd
+from hetsock.x12.isa import ISA_LENGTH, is_delimiter_character, is_yymmdd
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment
 
@@ -330,11 +330,12 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
         receiver = f"[^ {re.escape(d.element)}]{any_char}{{14}}"
     else:
         receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
-    time = "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?"
+    hhmm = "(?:[01][0-9]|2[0-3])[0-5][0-9]"  # a real time: isa.is_hhmm, spelled out
+    time = hhmm + "(?:[0-5][0-9](?:[0-9]{1,2})?)?"
     versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
     isa = (
         f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}[^ {re.escape(d.element)}]{any_char}{{14}}"
-        f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}[0-9]{{4}}{e}{re.escape(d.repetition)}{e}00501{e}"
+        f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}{hhmm}{e}{re.escape(d.repetition)}{e}00501{e}"
         f"[0-9]{{9}}{e}[01]{e}[PT]{e}{re.escape(d.component)}{t}"
     )
     gs = f"GS{e}HS{e}{any_char}{{2,15}}{e}{any_char}{{2,15}}{e}[0-9]{{8}}{e}{time}{e}[0-9]{{1,9}}{e}X{e}{versions}{t}"
@@ -386,8 +387,7 @@ def accept_interchange_fast(
     segments = [piece.split(separator) for piece in text.split(d.segment)]
     isa, gs, ge, iea = segments[0], segments[1], segments[-3], segments[-2]
     if not (
-        is_yymmdd(isa[9])
-        and is_hhmm(isa[10])
+        is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
         and iea[2] == isa[13]
         and gs[6] == ge[2]
         and is_real_date(gs[4])
