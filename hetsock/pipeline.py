@@ -129,18 +129,18 @@ def respond(message: bytes, context: Context) -> Reply:
     outcome = decide(inquiry, submitter, lookup, today=today, window=services.window)
     window = services.window.bounds(today)
     text = render_271(inquiry, outcome, now=context.now, control=context.control, window=window)
-    rejected = isinstance(outcome, Rejection)
+    rejection = outcome if isinstance(outcome, Rejection) else None
     return Reply(
-        ReplyKind.REJECTION if rejected else ReplyKind.ELIGIBILITY,
+        ReplyKind.ELIGIBILITY if rejection is None else ReplyKind.REJECTION,
         text.encode("latin-1"),
         submitter_id=inquiry.submitter_id,
         npi=inquiry.receiver.id,
         interchange_control=inquiry.interchange_control,
         reference=inquiry.reference,
-        traces=tuple(t.number for t in inquiry.traces),
+        traces=tuple([t.number for t in inquiry.traces]),
         service_types=inquiry.service_types,
-        aaa_loop=outcome.loop if isinstance(outcome, Rejection) else "",
-        aaa_codes=(outcome.reason,) if isinstance(outcome, Rejection) else (),
+        aaa_loop=rejection.loop if rejection is not None else "",
+        aaa_codes=(rejection.reason,) if rejection is not None else (),
         member_id=inquiry.subscriber.member_id,
     )
 

@@ -37,6 +37,10 @@ def _parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
         return None
 
 
+#: How many addresses each submitter remembers the answer for (then it starts again).
+_REMEMBERED_ADDRESSES = 1024
+
+
 class RegistryError(Exception):
     """The registry file is unreadable or holds an invalid entry."""
 
@@ -54,6 +58,10 @@ class Submitter:
     connection_limit: int = 10
     #: SHA-256 fingerprints (lower-case hex) of the client certificates it must present; empty: any.
     certificates: frozenset[str] = frozenset()
+    #: :meth:`allows_address`'s answers by address: it is asked on every request, and the CIDR
+    #: scan (``ipaddress`` containment is Python code) costs more than the rest of authorizing.
+    #: Bounded; a reload builds new submitters, so never stale.
+    _address_answers: dict[str, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     @property
     def active(self) -> bool:
@@ -63,8 +71,15 @@ class Submitter:
         """Whether ``address`` (an IP, or None when unknown, e.g. in-process use) may send."""
         if not self.addresses or address is None:
             return True
-        ip = _parse_address(address)
-        return ip is not None and any(ip in network for network in self.addresses)
+        answers = self._address_answers
+        answer = answers.get(address)
+        if answer is None:
+            ip = _parse_address(address)
+            answer = ip is not None and any(ip in network for network in self.addresses)
+            if len(answers) >= _REMEMBERED_ADDRESSES:
+                answers.clear()
+            answers[address] = answer
+        return answer
 
     def allows_certificate(self, fingerprint: str | None) -> bool:
         """Whether a connection whose client certificate has ``fingerprint`` (``None``: no TLS

@@ -8,7 +8,8 @@ Every field that identifies a person (MBI, names, birth and death dates, gender,
 policy number) is ``repr=False`` on an attrs class: no repr, traceback or log line built from a
 :class:`Beneficiary` shows them. The benefit records that identify nobody (periods,
 entitlements, deductibles, plans, provider episodes) are ``NamedTuple``s: immutable, typed, and
-built in C, because a lookup builds a dozen of them per inquiry on the hot path.
+cheap, because a lookup builds a dozen of them per inquiry on the hot path (``from_document``
+builds them with ``tuple.__new__``, in C, rather than through NamedTuple's Python ``__new__``).
 
 ``Beneficiary.to_document()`` / ``from_document()`` turn a record into plain JSON-ready data and
 back; the stores keep that document, one row per beneficiary, keyed by MBI.
@@ -207,6 +208,8 @@ class Beneficiary:
         """The record a store's document holds (trusted: the store wrote it).
 
         On the hot path (one per inquiry): absent sections cost a dict lookup, nothing more.
+        Rows are unpacked, so a row of the wrong length raises ``ValueError`` (the store then
+        reports a document that does not decode).
         """
         last, first, middle, suffix = doc["name"]
         get = doc.get
@@ -219,6 +222,7 @@ class Beneficiary:
         hospice = get("hospice")
         hh = get("hh")
         preventive = get("prev_svc")
+        new = _new
         return cls(
             doc["mbi"],
             last,
@@ -231,13 +235,19 @@ class Beneficiary:
             get("dod", ""),
             tuple(get("prev", ())),
             get("esrd", False),
-            tuple([Entitlement(p, Period(s, e)) for p, s, e in ent]) if ent else (),
-            tuple([Deductible(p, Period(s, e), b, r) for p, s, e, b, r in ded]) if ded else (),
-            tuple([BenefitDays(k, Period(s, e), u, r, c) for k, s, e, u, r, c in days]) if days else (),
+            tuple([new(Entitlement, (p, new(Period, (s, e)))) for p, s, e in ent]) if ent else (),
+            tuple([new(Deductible, (p, new(Period, (s, e)), b, r)) for p, s, e, b, r in ded]) if ded else (),
+            tuple([new(BenefitDays, (k, new(Period, (s, e)), u, r, c)) for k, s, e, u, r, c in days]) if days else (),
             tuple([PlanEnrollment(c, p, n, Period(s, e), Address(*a), t) for c, p, n, s, e, a, t in ma]) if ma else (),
-            tuple([DrugPlanEnrollment(c, p, n, Period(s, e)) for c, p, n, s, e in pdp]) if pdp else (),
+            tuple([new(DrugPlanEnrollment, (c, p, n, new(Period, (s, e)))) for c, p, n, s, e in pdp]) if pdp else (),
             tuple([SecondaryPayer(t, i, Period(s, e), n) for t, i, s, e, n in msp]) if msp else (),
-            tuple([HospiceElection(n, Period(s, e)) for n, s, e in hospice]) if hospice else (),
-            tuple([HomeHealthEpisode(n, Period(s, e)) for n, s, e in hh]) if hh else (),
-            tuple([PreventiveService(h, t, d) for h, t, d in preventive]) if preventive else (),
+            tuple([new(HospiceElection, (n, new(Period, (s, e)))) for n, s, e in hospice]) if hospice else (),
+            tuple([new(HomeHealthEpisode, (n, new(Period, (s, e)))) for n, s, e in hh]) if hh else (),
+            tuple([new(PreventiveService, (h, t, d)) for h, t, d in preventive]) if preventive else (),
         )
+
+
+#: Builds a NamedTuple row from all its values, in C: ``Period(s, e)`` runs the Python-level
+#: ``__new__`` that NamedTuple generates (for its defaults), about twice the cost, and a record
+#: holds a dozen such rows. Only for rows that give every field.
+_new = tuple.__new__

@@ -13,15 +13,16 @@ from collections.abc import Sequence
 
 import attrs
 
-from hetsock.x12.isa import IsaHeader
+from hetsock.x12.isa import IsaHeader, is_digits
 from hetsock.x12.segments import Delimiters
 
 
 def _date(value: str) -> dt.date | None:
-    if len(value) != 8 or not value.isdigit():
+    # Validated DT values are eight ASCII digits: CCYYMMDD, which fromisoformat reads (3.11+).
+    if len(value) != 8 or not is_digits(value):
         return None
     try:
-        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        return dt.date.fromisoformat(value)
     except ValueError:
         return None
 
@@ -111,7 +112,7 @@ class Inquiry:
         and its group's GS elements."""
         d = header.delimiters
         st: list[str] = []
-        bht: list[str] = ["BHT"]
+        bht: list[str] = ["BHT", "", "", "", "", ""]
         names: dict[str, list[str]] = {}
         addresses: dict[str, list[str]] = {}
         demographics: dict[str, list[str]] = {}
@@ -120,8 +121,11 @@ class Inquiry:
         subscriber_dates: tuple[dt.date, dt.date] | None = None
         service_types: list[str] = []
         procedures: list[ProcedureInquiry] = []
+        modelled = _MODELLED
         for loop, e in loops:
             sid = e[0]
+            if sid not in modelled:  # HL, SE, REF, PRV, ...: skip them before the chain below
+                continue
             if sid == "NM1":
                 names[loop] = e
             elif sid == "EQ":
@@ -138,19 +142,19 @@ class Inquiry:
                 traces.append(Trace(e[1], e[2], e[3], e[4] if len(e) > 4 else ""))
             elif sid == "DMG":
                 demographics[loop] = e
-            elif sid == "DTP" and e[1] == "291":
-                dates = _dates(e[2], e[3])
-                if loop in ("2100C", "2100D"):
-                    subscriber_dates = subscriber_dates or dates
-                else:
-                    service_dates = service_dates or dates
-            elif sid in ("N3", "N4"):
+            elif sid == "DTP":
+                if e[1] == "291":
+                    dates = _dates(e[2], e[3])
+                    if loop in ("2100C", "2100D"):
+                        subscriber_dates = subscriber_dates or dates
+                    else:
+                        service_dates = service_dates or dates
+            elif sid == "N3" or sid == "N4":
                 addresses.setdefault(loop, []).extend(e[1:])
             elif sid == "ST":
                 st = e
-            elif sid == "BHT":
-                bht = e
-        gs_elements = gs
+            else:  # BHT
+                bht = _padded(e, 6)
         isa = header.elements
         return cls(
             submitter_id=isa[6].rstrip(" "),
@@ -159,14 +163,14 @@ class Inquiry:
             receiver_qualifier=isa[7],
             usage=isa[15],
             interchange_control=isa[13],
-            group_sender=gs_elements[2],
-            group_receiver=gs_elements[3],
-            group_control=gs_elements[6],
-            version=gs_elements[8],
+            group_sender=gs[2],
+            group_receiver=gs[3],
+            group_control=gs[6],
+            version=gs[8],
             transaction_control=_at(st, 2),
-            reference=_at(bht, 3),
-            purpose=_at(bht, 2),
-            created=_at(bht, 4) + _at(bht, 5),
+            reference=bht[3],
+            purpose=bht[2],
+            created=bht[4] + bht[5],
             source=_party(names.get("2100A")),
             receiver=_party(names.get("2100B")),
             subscriber=_person(names.get("2100C"), demographics.get("2100C"), addresses.get("2100C")),
@@ -181,30 +185,36 @@ class Inquiry:
         )
 
 
+#: The segments :meth:`Inquiry.from_transaction` reads.
+_MODELLED = frozenset({"NM1", "EQ", "TRN", "DMG", "DTP", "N3", "N4", "ST", "BHT"})
+
+
 def _at(elements: list[str], position: int) -> str:
     return elements[position] if position < len(elements) else ""
+
+
+def _padded(elements: list[str], length: int) -> list[str]:
+    """``elements`` with blanks for the trailing elements left off, up to ``length`` (so a
+    builder can index them directly instead of calling :func:`_at` for each)."""
+    missing = length - len(elements)
+    return elements + [""] * missing if missing > 0 else elements
 
 
 def _party(nm1: list[str] | None) -> Party:
     if nm1 is None:
         return Party("", "", "", "", "")
-    return Party(_at(nm1, 1), _at(nm1, 2), _at(nm1, 3), _at(nm1, 8), _at(nm1, 9))
+    e = _padded(nm1, 10)
+    return Party(e[1], e[2], e[3], e[8], e[9])
 
 
 def _person(nm1: list[str] | None, dmg: list[str] | None, address: list[str] | None) -> Person:
-    nm1 = nm1 or ["NM1"]
-    birth_date = _date(dmg[2]) if dmg is not None and _at(dmg, 1) == "D8" else None
-    return Person(
-        _at(nm1, 3),
-        _at(nm1, 4),
-        _at(nm1, 5),
-        _at(nm1, 7),
-        _at(nm1, 8),
-        _at(nm1, 9),
-        birth_date,
-        _at(dmg, 3) if dmg is not None else "",
-        tuple(address or ()),
-    )
+    e = _padded(nm1 or ["NM1"], 10)
+    if dmg is None:
+        birth_date, gender = None, ""
+    else:
+        dmg = _padded(dmg, 4)
+        birth_date, gender = (_date(dmg[2]) if dmg[1] == "D8" else None), dmg[3]
+    return Person(e[3], e[4], e[5], e[7], e[8], e[9], birth_date, gender, tuple(address or ()))
 
 
 def _dates(qualifier: str, value: str) -> tuple[dt.date, dt.date] | None:

@@ -15,7 +15,7 @@ or a bounded per-segment check.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import attrs
 
@@ -32,13 +32,43 @@ from hetsock.x12.validate import GroupReport, TransactionSetReport, validate_gro
 from hetsock.x12.writer import ControlNumbers
 
 
+class _PendingReport(NamedTuple):
+    """What the fast lane knows of an accepted group's report: enough to build it on demand."""
+
+    functional_id: str  #: GS01
+    control_number: str  #: GS06
+    version: str  #: GS08
+    set_id: str  #: ST01
+    set_control: str  #: ST02
+    convention: str  #: ST03
+
+    def build(self) -> GroupReport:
+        transaction_set = TransactionSetReport(self.set_id, self.set_control, self.convention, (), ())
+        return GroupReport(
+            self.functional_id, self.control_number, self.version, (transaction_set,), (), included=1, received=1
+        )
+
+
+def _as_report(report: GroupReport | _PendingReport) -> GroupReport:
+    return report.build() if isinstance(report, _PendingReport) else report
+
+
 @attrs.frozen
 class Accepted:
-    """A 270 that passed every envelope and implementation-guide check."""
+    """A 270 that passed every envelope and implementation-guide check.
+
+    ``report`` (the group's 999 report, all accepted) is rarely wanted for a valid 270, so the
+    fast lane does not build it per request: it passes the six GS and ST values the report
+    holds, and ``report`` builds it on each use. Equality and hashing compare built reports.
+    """
 
     inquiry: Inquiry
     header: IsaHeader = attrs.field(repr=False)
-    report: GroupReport = attrs.field(repr=False)
+    _report: GroupReport | _PendingReport = attrs.field(repr=False, eq=_as_report, alias="report")
+
+    @property
+    def report(self) -> GroupReport:
+        return _as_report(self._report)
 
 
 @attrs.frozen
@@ -141,7 +171,4 @@ def _accepted_fast(isa: list[str], gs: list[str], loops: list[tuple[str, list[st
     header = IsaHeader(tuple(isa), d)
     inquiry = Inquiry.from_transaction(header, gs, loops)
     st = loops[0][1]
-    report = GroupReport(
-        gs[1], gs[6], gs[8], (TransactionSetReport(st[1], st[2], st[3], (), ()),), (), included=1, received=1
-    )
-    return Accepted(inquiry, header, report)
+    return Accepted(inquiry, header, _PendingReport(gs[1], gs[6], gs[8], st[1], st[2], st[3]))

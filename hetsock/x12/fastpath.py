@@ -15,15 +15,18 @@ matches, and whose few non-regular facts also hold, is valid:
 * SE01 the segment count, SE02 equal to ST02, ST03 the 270 guide.
 
 The non-regular facts are checked in one pass that also tags each segment with its loop ID, as
-the walk would. The fast path only ever answers "valid"; anything else, including
-text with a character outside the X12 set, goes to the full walk in ``validate.py``, which
-finds and names every fault. ``tests/test_fastpath.py`` checks the two never disagree.
+the walk would. Under one inquiry per interchange (the HETS profile) the expression spells out
+the three HL segments, so that pass checks the hierarchy only for plain X12. The fast path only
+ever answers "valid"; anything else, including text with a character outside the X12 set, goes
+to the full walk in ``validate.py``, which finds and names every fault.
+``tests/test_fastpath.py`` checks the two never disagree.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from hetsock.x12.dates import is_real_date, is_real_range
 from hetsock.x12.grammar270 import (
@@ -43,7 +46,7 @@ from hetsock.x12.grammar270 import (
     LoopSpec,
     SegmentSpec,
 )
-from hetsock.x12.isa import ISA_LENGTH, is_delimiter_character, is_hhmm, is_yymmdd
+from hetsock.x12.isa import ISA_LENGTH, is_delimiter_character, is_yymmdd
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import X12_CHARACTERS, Delimiters, Segment
 
@@ -178,30 +181,56 @@ def _date_ok(qualifier: str, value: str) -> bool:
     return True
 
 
-_WITH_FACTS = frozenset({"NM1", "DMG", "DTP", "EQ", "N4", "PRV", "AMT", "BHT"})
+# The non-regular facts of one segment the expression matched (the rules of grammar270), one
+# function per segment ID, looked up once per segment (a dict, not a chain of comparisons: this
+# runs for most segments of every 270).
 
 
-def _facts_hold(segment_id: str, e: list[str], d: Delimiters) -> bool:
-    """The non-regular facts of one segment the expression matched (the rules of grammar270)."""
-    if segment_id == "NM1":  # P0809 (NM110-NM112 are not used, so C1110 and C1203 hold)
-        return _present(e, 8) == _present(e, 9)
-    if segment_id == "DMG":  # P0102 and the D8 date (DMG10/DMG11 are not used)
-        return _present(e, 1) == _present(e, 2) and (not _present(e, 2) or _date_ok(e[1], e[2]))
-    if segment_id == "DTP":
-        return _date_ok(e[2], e[3])
-    if segment_id == "EQ":  # R0102 and the service type codes
-        if not (_present(e, 1) or _present(e, 2)):
-            return False
-        return not _present(e, 1) or _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
-    if segment_id == "N4":  # E0207, C0704 (N405/N406 are not used, so C0605 holds)
-        return not (_present(e, 7) and (_present(e, 2) or not _present(e, 4)))
-    if segment_id == "PRV":  # P0203
-        return _present(e, 2) == _present(e, 3)
-    if segment_id == "AMT":  # R: at most 18 digits
-        return sum(c.isdigit() for c in e[2]) <= 18
-    if segment_id == "BHT":
-        return is_real_date(e[4])
-    return True
+def _nm1_facts(e: list[str], d: Delimiters) -> bool:  # P0809 (NM110-NM112 not used: C1110, C1203 hold)
+    n = len(e)  # _present(e, 8) == _present(e, 9), spelled out: three NM1s in every 270
+    return (n > 8 and e[8] != "") == (n > 9 and e[9] != "")
+
+
+def _dmg_facts(e: list[str], d: Delimiters) -> bool:  # P0102 and the D8 date (DMG10/DMG11 not used)
+    return _present(e, 1) == _present(e, 2) and (not _present(e, 2) or _date_ok(e[1], e[2]))
+
+
+def _dtp_facts(e: list[str], d: Delimiters) -> bool:
+    return _date_ok(e[2], e[3])
+
+
+def _eq_facts(e: list[str], d: Delimiters) -> bool:  # R0102 and the service type codes
+    if not (_present(e, 1) or _present(e, 2)):
+        return False
+    return not _present(e, 1) or _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
+
+
+def _n4_facts(e: list[str], d: Delimiters) -> bool:  # E0207, C0704 (N405/N406 not used: C0605 holds)
+    return not (_present(e, 7) and (_present(e, 2) or not _present(e, 4)))
+
+
+def _prv_facts(e: list[str], d: Delimiters) -> bool:  # P0203
+    return _present(e, 2) == _present(e, 3)
+
+
+def _amt_facts(e: list[str], d: Delimiters) -> bool:  # R: at most 18 digits
+    return sum(c.isdigit() for c in e[2]) <= 18
+
+
+def _bht_facts(e: list[str], d: Delimiters) -> bool:
+    return is_real_date(e[4])
+
+
+_FACTS: dict[str, Callable[[list[str], Delimiters], bool]] = {
+    "NM1": _nm1_facts,
+    "DMG": _dmg_facts,
+    "DTP": _dtp_facts,
+    "EQ": _eq_facts,
+    "N4": _n4_facts,
+    "PRV": _prv_facts,
+    "AMT": _amt_facts,
+    "BHT": _bht_facts,
+}
 
 
 def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) -> list[tuple[str, Segment]] | None:
@@ -216,20 +245,33 @@ def fast_accept(segments: list[Segment], d: Delimiters, single_inquiry: bool) ->
     text = d.segment.join([separator.join(s.elements) for s in segments]) + d.segment
     if transaction_pattern(d, single_inquiry).fullmatch(text) is None:
         return None
-    loops = _tag_and_check([s.elements for s in segments], d)
-    if loops is None:
+    tagged = _tag_and_check([s.elements for s in segments], d, hierarchy_spelled=single_inquiry)
+    if tagged is None:
         return None
-    return [(loop, segment) for loop, segment in zip(loops, segments, strict=True)]
+    return [(loop, segment) for (loop, _), segment in zip(tagged, segments, strict=True)]
 
 
-def _tag_and_check(sets: list[list[str]], d: Delimiters) -> list[str] | None:
-    """Each segment's loop ID, or ``None`` when a non-regular fact fails (ST ... SE elements)."""
+#: HL03 level code -> the IDs of that level's 2000, 2100 and 2110 loops.
+_LOOP_IDS = {level: ("2000" + letter, "2100" + letter, "2110" + letter) for level, letter in _LEVEL_LETTER.items()}
+#: Segments outside every loop (loop ID "").
+_OUTSIDE_LOOPS = frozenset({"ST", "BHT", "SE"})
+
+
+def _tag_and_check(
+    sets: list[list[str]], d: Delimiters, *, hierarchy_spelled: bool
+) -> list[tuple[str, list[str]]] | None:
+    """Each segment's elements with its loop ID, or ``None`` when a non-regular fact fails
+    (takes the ST ... SE element lists).
+
+    ``hierarchy_spelled``: the expression spelled out every HL (one inquiry: ``HL*1**20*1``,
+    ``HL*2*1*21*1``, ``HL*3*2*22*0``), so HL01, HL02 and HL04 hold and need no check here.
+    """
     st, se = sets[0], sets[-1]
     if st[3] not in ACCEPTED_VERSIONS or se[2] != st[2] or int(se[1]) != len(sets):
         return None
-    loops: list[str] = []
-    letter = ""
-    stage = "2000"
+    tagged: list[tuple[str, list[str]]] = []
+    outside, facts = _OUTSIDE_LOOPS, _FACTS
+    loop_2000 = loop_2100 = loop_2110 = current = ""
     hl_count = 0
     latest: dict[str, str] = {}
     child_codes: dict[str, str] = {}
@@ -238,37 +280,37 @@ def _tag_and_check(sets: list[list[str]], d: Delimiters) -> list[str] | None:
         segment_id = e[0]
         if segment_id == "HL":
             level = e[3]
-            hl_count += 1
-            if e[1] != str(hl_count):
-                return None
-            parent_level = HIERARCHY[level][1]
-            if parent_level is not None and e[2] != latest.get(parent_level):
-                return None
-            latest[level] = e[1]
-            child_codes[e[1]] = e[4]
-            parents.add(e[2])
-            letter = _LEVEL_LETTER[level]
-            stage = "2000"
-            loops.append("2000" + letter)
+            if not hierarchy_spelled:
+                hl_count += 1
+                if e[1] != str(hl_count):
+                    return None
+                parent_level = HIERARCHY[level][1]
+                if parent_level is not None and e[2] != latest.get(parent_level):
+                    return None
+                latest[level] = e[1]
+                child_codes[e[1]] = e[4]
+                parents.add(e[2])
+            loop_2000, loop_2100, loop_2110 = _LOOP_IDS[level]
+            current = loop_2000
+            tagged.append((loop_2000, e))
             continue
-        if segment_id in ("ST", "BHT", "SE"):
+        if segment_id in outside:
             loop = ""
         elif segment_id == "TRN":
-            loop = "2000" + letter
+            loop = loop_2000
         elif segment_id == "NM1":
-            stage = "2100"
-            loop = "2100" + letter
+            loop = current = loop_2100
         elif segment_id == "EQ":
-            stage = "2110"
-            loop = "2110" + letter
+            loop = current = loop_2110
         else:
-            loop = stage + letter
-        if segment_id in _WITH_FACTS and not _facts_hold(segment_id, e, d):
+            loop = current
+        check = facts.get(segment_id)
+        if check is not None and not check(e, d):
             return None
-        loops.append(loop)
+        tagged.append((loop, e))
     if any((code == "1") != (hl_id in parents) for hl_id, code in child_codes.items()):
         return None
-    return loops
+    return tagged
 
 
 # --- the whole interchange, for the HETS profile ------------------------------------------
@@ -288,11 +330,12 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
         receiver = f"[^ {re.escape(d.element)}]{any_char}{{14}}"
     else:
         receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
-    time = "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?"
+    hhmm = "(?:[01][0-9]|2[0-3])[0-5][0-9]"  # a real time: isa.is_hhmm, spelled out
+    time = hhmm + "(?:[0-5][0-9](?:[0-9]{1,2})?)?"
     versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
     isa = (
         f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}[^ {re.escape(d.element)}]{any_char}{{14}}"
-        f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}[0-9]{{4}}{e}{re.escape(d.repetition)}{e}00501{e}"
+        f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}{hhmm}{e}{re.escape(d.repetition)}{e}00501{e}"
         f"[0-9]{{9}}{e}[01]{e}[PT]{e}{re.escape(d.component)}{t}"
     )
     gs = f"GS{e}HS{e}{any_char}{{2,15}}{e}{any_char}{{2,15}}{e}[0-9]{{8}}{e}{time}{e}[0-9]{{1,9}}{e}X{e}{versions}{t}"
@@ -338,22 +381,23 @@ def accept_interchange_fast(
     d, pattern = prepared
     if pattern.fullmatch(text) is None:  # also proves every data character is an X12 one
         return None
-    pieces = text.split(d.segment)
     separator = d.element
-    isa, gs, ge, iea = (pieces[i].split(separator) for i in (0, 1, -3, -2))
+    # Every segment split at once (the expression proved the shape); the last piece is the
+    # empty one after IEA's terminator.
+    segments = [piece.split(separator) for piece in text.split(d.segment)]
+    isa, gs, ge, iea = segments[0], segments[1], segments[-3], segments[-2]
     if not (
-        is_yymmdd(isa[9])
-        and is_hhmm(isa[10])
+        is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
         and iea[2] == isa[13]
         and gs[6] == ge[2]
         and is_real_date(gs[4])
         and (not rules.group_ids_match_interchange or (gs[2] == isa[6].rstrip(" ") and gs[3] == isa[8].rstrip(" ")))
     ):
         return None
-    sets = [piece.split(separator) for piece in pieces[2:-3]]
+    sets = segments[2:-3]
     if len(sets) > MAX_FAST_SEGMENTS:
         return None
-    loops = _tag_and_check(sets, d)
-    if loops is None:
+    tagged = _tag_and_check(sets, d, hierarchy_spelled=True)
+    if tagged is None:
         return None
-    return isa, gs, list(zip(loops, sets, strict=True)), d
+    return isa, gs, tagged, d

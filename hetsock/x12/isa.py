@@ -145,7 +145,7 @@ def is_yymmdd(value: str) -> bool:
     if len(value) != 6 or not is_digits(value):
         return False
     try:
-        dt.date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))
+        dt.date.fromisoformat("20" + value)  # CCYYMMDD, as in dates.is_real_date
     except ValueError:
         return False
     return True

@@ -87,18 +87,31 @@ def isa_elements(
     ack_requested: str = "0",
 ) -> list[str]:
     """The 17 ISA elements (ID first), fixed widths applied."""
+    return _isa(sender, receiver, usage, ccyymmdd(now), hhmmss(now), control, delimiters, ack_requested)
+
+
+def _isa(
+    sender: Party,
+    receiver: Party,
+    usage: str,
+    date: str,
+    time: str,
+    control: int,
+    delimiters: Delimiters,
+    ack_requested: str = "0",
+) -> list[str]:
     return [
         "ISA",
         "00",
-        " " * 10,
+        _BLANK_10,
         "00",
-        " " * 10,
+        _BLANK_10,
         sender.qualifier,
         sender.id.ljust(15)[:15],
         receiver.qualifier,
         receiver.id.ljust(15)[:15],
-        ccyymmdd(now)[2:],
-        hhmmss(now)[:4],
+        date[2:],
+        time[:4],
         delimiters.repetition,
         "00501",
         f"{control:09d}",
@@ -106,6 +119,9 @@ def isa_elements(
         usage,
         delimiters.component,
     ]
+
+
+_BLANK_10 = " " * 10
 
 
 def render_interchange(
@@ -120,12 +136,11 @@ def render_interchange(
     interchange_segments: Sequence[Sequence[str]] = (),
 ) -> str:
     """An interchange as text: ISA, any interchange-level segments (TA1), the groups, IEA."""
+    date, time = ccyymmdd(now), hhmmss(now)  # once for the ISA and every GS
     segments: list[Sequence[str]] = [
-        isa_elements(
-            sender=sender, receiver=receiver, usage=usage, now=now, control=control.interchange, delimiters=delimiters
-        )
+        _isa(sender, receiver, usage, date, time, control.interchange, delimiters),
+        *interchange_segments,
     ]
-    segments.extend(interchange_segments)
     for group_offset, group in enumerate(groups):
         group_control = str(control.group + group_offset)
         segments.append(
@@ -134,8 +149,8 @@ def render_interchange(
                 group.functional_id,
                 group.sender_code,
                 group.receiver_code,
-                ccyymmdd(now),
-                hhmmss(now),
+                date,
+                time,
                 group_control,
                 "X",
                 group.version,
@@ -148,7 +163,7 @@ def render_interchange(
             segments.append(["SE", str(len(ts.body) + 2), set_control])
         segments.append(["GE", str(len(group.transaction_sets)), group_control])
     segments.append(["IEA", str(len(groups)), f"{control.interchange:09d}"])
-    separator = delimiters.element
-    text = delimiters.segment.join([separator.join(segment) for segment in segments]) + delimiters.segment
+    terminator = delimiters.segment
+    text = terminator.join(map(delimiters.element.join, segments)) + terminator
     _check_values(text, segments, delimiters)
     return text

@@ -25,8 +25,9 @@ dates, go into a 271 without conversion, and need no time zone.
 Concurrency. The file is in WAL mode with ``synchronous=NORMAL`` (a commit is durable once the
 WAL is checkpointed; an OS crash can lose the last commits but never corrupts the file). Readers
 never block on the writer and the writer never blocks readers: each thread that calls
-:meth:`SqliteStore.lookup` gets its own read-only connection (opened on first use, ``mode=ro``),
-separate from the one writer connection, and sees the data committed when its query starts.
+:meth:`SqliteStore.lookup` gets its own read-only connection (opened on first use, ``mode=ro``)
+and one cursor on it, reused by its lookups; separate from the one writer connection, it sees the
+data committed when its query starts (a one-row query is reset, ending its read, as it returns).
 Every connection has a busy timeout; a store still locked when it expires is
 :class:`StoreUnavailableError`.
 
@@ -287,15 +288,24 @@ class SqliteStore:
                 self._local.connection = connection
         return connection
 
+    def _cursor(self) -> sqlite3.Cursor:
+        """This thread's cursor on its read connection, kept for every lookup (``execute`` on
+        the connection would make and discard a cursor per query)."""
+        try:
+            cursor: sqlite3.Cursor = self._local.cursor
+        except AttributeError:
+            cursor = self._local.cursor = self._reader().cursor()
+        return cursor
+
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary filed under ``mbi``, or the one an earlier MBI ``mbi`` maps to
         (``via_previous_mbi=True``), or ``None``. Raises :class:`StoreUnavailableError`."""
-        reader = self._reader()
         try:
-            row = reader.execute(_SELECT_CURRENT, (mbi,)).fetchone()
+            cursor = self._cursor()
+            row = cursor.execute(_SELECT_CURRENT, (mbi,)).fetchone()
             via_previous = False
             if row is None:
-                row = reader.execute(_SELECT_BY_PREVIOUS, (mbi,)).fetchone()
+                row = cursor.execute(_SELECT_BY_PREVIOUS, (mbi,)).fetchone()
                 if row is None:
                     return None
                 via_previous = True
