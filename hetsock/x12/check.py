@@ -5,7 +5,7 @@
 * :class:`Accepted`: a valid 270 and its :class:`~hetsock.eligibility.inquiry.Inquiry`;
 * :class:`Rejected`: the reply that rejects it, a TA1 (envelope) or a 999 (group, transaction
   set or implementation guide), already rendered with the caller's ``now`` and control numbers;
-* :class:`NotAnInterchangeError`: the bytes are not X12 at all (HETS answers with its proprietary
+* :class:`NotAnInterchange`: the bytes are not X12 at all (HETS answers with its proprietary
   error, which is the server's to send).
 
 Cost is linear in the size of the input: every step is a split, a single pass over the segments,

@@ -76,21 +76,7 @@ def _check_values(text: str, segments: Sequence[Sequence[str]], delimiters: Deli
         raise ValueError(f"a value in {culprit} contains a delimiter")
 
 
-def isa_elements(
-    *,
-    sender: Party,
-    receiver: Party,
-    usage: str,
-    now: dt.datetime,
-    control: int,
-    delimiters: Delimiters,
-    ack_requested: str = "0",
-) -> list[str]:
-    """The 17 ISA elements (ID first), fixed widths applied."""
-    return _isa(sender, receiver, usage, ccyymmdd(now), hhmmss(now), control, delimiters, ack_requested)
-
-
-def _isa(
+def _isa(  # the 17 ISA elements (ID first), fixed widths applied
     sender: Party,
     receiver: Party,
     usage: str,
