@@ -74,7 +74,7 @@ class ServerConfig:
     idle_timeout: float = 5.0
     #: Seconds from a message's first byte by which the whole message must have arrived.
     message_deadline: float = 30.0
-    #: Seconds a reply may take to be written (a client that stops reading is closed).
+    #: Seconds answering a request and writing its reply may take (a client that stops reading is closed).
     reply_timeout: float = 30.0
     #: Bytes in one message (the wrapper's payload, or a bare interchange).
     max_message_size: int = 64 * 1024

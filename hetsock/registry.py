@@ -99,6 +99,12 @@ class Registry:
     def get(self, submitter_id: str) -> Submitter | None:
         return self.submitters.get(submitter_id)
 
+    @functools.cached_property
+    def pins_certificates(self) -> bool:
+        """Whether any submitter is pinned to TLS client certificates (so each request's
+        submitter must be checked against its connection's certificate)."""
+        return any(submitter.certificates for submitter in self.submitters.values())
+
     def with_status(self, submitter_id: str, status: str) -> Registry:
         """A copy with one submitter's status changed (for enforcement and tests)."""
         submitter = self.submitters[submitter_id]

@@ -22,7 +22,8 @@ Timers, all on trio's clock (so tests run them in virtual time):
   Because the loop reads only when the receiver holds no whole message, a partial message's first
   byte always came with the latest chunk read, so its start is that chunk's arrival time. Expiry
   also closes without a message (the client is too slow to serve, not malformed).
-* **reply**: writing a reply may take at most ``reply_timeout``.
+* **reply**: answering a request and writing the reply may take at most ``reply_timeout`` (a
+  client that stops reading its replies is closed when it expires).
 
 Replies. Each message goes to the responder (the pipeline) unless the server answers for it: a
 maintenance window (``SBY00506``, the connection stays open), a submitter pinned to TLS client
@@ -41,6 +42,7 @@ its message, which could quote data); the listener keeps serving everyone else.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import math
 
@@ -127,15 +129,16 @@ class Connection:
         self.requests = 0
         #: The submitter this connection counts against (its first message's known ISA06).
         self.submitter_id: str | None = None
-        self._receive_scope: trio.CancelScope | None = None
+        self._scope: trio.CancelScope | None = None
+        self._phase = _Phase.READING
         self._stopping = False
 
     def stop(self) -> None:
         """Graceful shutdown: finish the message in progress (and any whole ones already read),
         read nothing more, close. Safe to call at any time."""
         self._stopping = True
-        if self._receive_scope is not None:
-            self._receive_scope.cancel()
+        if self._scope is not None and self._phase is _Phase.READING:
+            self._scope.cancel()
 
     async def run(self) -> None:
         """Serve until the connection ends; never raises (but for cancellation)."""
@@ -147,8 +150,6 @@ class Connection:
             reason, error_sent = await self._serve()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             reason = CloseReason.BROKEN
-        except _WriteTimeoutError:
-            reason = CloseReason.WRITE_TIMEOUT
         except Exception:
             logger.exception("connection handler failed", extra={"hetsock_fields": {"conn": self.info.id}})
             reason = CloseReason.ERROR
@@ -166,117 +167,134 @@ class Connection:
     # -- the loop ------------------------------------------------------------------------------
 
     async def _serve(self) -> tuple[CloseReason, bool]:
-        """The loop; returns why it ended and whether an error reply was sent just before."""
+        """The loop; returns why it ended and whether an error reply was sent just before.
+
+        One cancel scope serves the whole connection (cheaper than one per read and per write):
+        its deadline is the idle/message deadline while reading and ``reply_timeout`` while
+        answering, and :attr:`_phase` says which one expired."""
         settings = self.state.settings
         receiver = self.receiver
         clock = trio.current_time
         last_activity = last_chunk = clock()
         message_started_at: float | None = None
-        while True:
-            event = receiver.next_event()
-            if isinstance(event, Message):
-                message_started_at = None
-                close = await self._answer(event)
-                last_activity = clock()
-                if close is not None:
-                    return close, True
-                continue
-            if isinstance(event, FramingError):
-                code = event.code
-                await self._send_error(code)
-                return (CloseReason.TOO_LARGE if code is ErrorCode.MESSAGE_TOO_LARGE else CloseReason.FRAMING), True
-            if isinstance(event, EndOfStream):
-                return CloseReason.PEER_CLOSED, False
-            # NEED_DATA: read, unless stopping.
-            if self._stopping:
-                return CloseReason.SHUTDOWN, False
-            if message_started_at is None and receiver.message_started:
-                message_started_at = last_chunk
-            deadline = last_activity + settings.idle_timeout
-            message_deadline = math.inf
-            if message_started_at is not None:
-                message_deadline = message_started_at + settings.message_deadline
-            with trio.CancelScope(deadline=min(deadline, message_deadline)) as scope:
-                self._receive_scope = scope
-                data = await self.stream.receive_some(RECEIVE_SIZE)
-            self._receive_scope = None
-            if scope.cancelled_caught:
+        idle_deadline = message_deadline = math.inf
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            while True:
+                event = receiver.next_event()
+                if isinstance(event, Message):
+                    message_started_at = None
+                    self._phase = _Phase.ANSWERING
+                    scope.deadline = clock() + settings.reply_timeout
+                    close = await self._answer(event)
+                    last_activity = clock()
+                    if close is not None:
+                        return close, True
+                    continue
+                if isinstance(event, FramingError):
+                    code = event.code
+                    self._phase = _Phase.ANSWERING
+                    scope.deadline = clock() + settings.reply_timeout
+                    await self._send_error(code)
+                    reason = CloseReason.TOO_LARGE if code is ErrorCode.MESSAGE_TOO_LARGE else CloseReason.FRAMING
+                    return reason, True
+                if isinstance(event, EndOfStream):
+                    return CloseReason.PEER_CLOSED, False
+                # NEED_DATA: read, unless stopping.
                 if self._stopping:
                     return CloseReason.SHUTDOWN, False
-                return (CloseReason.DEADLINE if message_deadline <= deadline else CloseReason.IDLE), False
-            last_activity = last_chunk = clock()
-            receiver.receive_data(data)
+                if message_started_at is None and receiver.message_started:
+                    message_started_at = last_chunk
+                idle_deadline = last_activity + settings.idle_timeout
+                message_deadline = math.inf
+                if message_started_at is not None:
+                    message_deadline = message_started_at + settings.message_deadline
+                scope.deadline = min(idle_deadline, message_deadline)
+                self._phase = _Phase.READING
+                data = await self.stream.receive_some(RECEIVE_SIZE)
+                last_activity = last_chunk = clock()
+                receiver.receive_data(data)
+        # The scope expired, or stop() cancelled the read.
+        if self._phase is _Phase.ANSWERING:
+            return CloseReason.WRITE_TIMEOUT, False
+        if self._stopping:
+            return CloseReason.SHUTDOWN, False
+        return (CloseReason.DEADLINE if message_deadline <= idle_deadline else CloseReason.IDLE), False
 
     async def _answer(self, message: Message) -> CloseReason | None:
-        """Answer one message and write the reply; a reason to close, or ``None`` to go on."""
+        """Answer one message and write the reply; a reason to close, or ``None`` to go on.
+
+        The ISA is glanced at (ISA06, ISA13) only when it matters: while the connection has no
+        submitter yet, when submitters are pinned to certificates, and for an error reply."""
         state = self.state
         received_at = trio.current_time()
         now = state.wall_clock()
         self.requests += 1
-        glance = glance_untrusted(message.payload)
-        trace_id, sender_id = glance.control_number, glance.sender_id
+        payload = message.payload
         close: CloseReason | None = None
         if state.in_maintenance(now):
-            reply = proprietary_reply(ErrorCode.UNAVAILABLE, now, trace_id=trace_id, submitter_id=sender_id)
-        elif not self._certificate_allowed(sender_id):
-            reply = proprietary_reply(ErrorCode.AUTHORIZATION, now, trace_id=trace_id, submitter_id=sender_id)
-        elif self._over_submitter_limit(sender_id):
-            reply = proprietary_reply(ErrorCode.CONNECTION_LIMIT, now, trace_id=trace_id, submitter_id=sender_id)
+            reply = _server_error(ErrorCode.UNAVAILABLE, now, payload)
+        elif state.services.registry.pins_certificates and not self._certificate_allowed(payload):
+            reply = _server_error(ErrorCode.AUTHORIZATION, now, payload)
+        elif self.submitter_id is None and self._over_submitter_limit(payload):
+            reply = _server_error(ErrorCode.CONNECTION_LIMIT, now, payload)
             close = CloseReason.LIMIT
         else:
-            reply = await self._respond(message.payload, now, trace_id, sender_id)
-        await self._write(reply.payload)
-        replied = state.wall_clock()
-        latency = trio.current_time() - received_at
-        state.observer.request_answered(Exchange(self.info, reply, now, replied, latency))
+            reply = await self._respond(payload, now)
+        await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
+        state.observer.request_answered(
+            Exchange(self.info, reply, now, state.wall_clock(), trio.current_time() - received_at)
+        )
         return close
 
-    def _certificate_allowed(self, sender_id: str) -> bool:
+    def _certificate_allowed(self, payload: bytes) -> bool:
         """Whether the submitter's pinned certificates (if any) include this connection's."""
+        sender_id = glance_untrusted(payload).sender_id
         submitter = self.state.services.registry.get(sender_id) if sender_id else None
         return submitter is None or submitter.allows_certificate(self.certificate)
 
-    def _over_submitter_limit(self, sender_id: str) -> bool:
+    def _over_submitter_limit(self, payload: bytes) -> bool:
         """Count this connection against the first known submitter it names; whether that is over
         the submitter's connection limit."""
-        if self.submitter_id is not None or not sender_id:
+        sender_id = glance_untrusted(payload).sender_id
+        if not sender_id:
             return False
         claimed = self.state.claim_submitter(sender_id)
         if claimed:
             self.submitter_id = sender_id
         return claimed is False
 
-    async def _respond(self, payload: bytes, now: dt.datetime, trace_id: str, submitter_id: str) -> Reply:
+    async def _respond(self, payload: bytes, now: dt.datetime) -> Reply:
         state = self.state
         if state.in_flight >= state.settings.max_in_flight:
-            return proprietary_reply(ErrorCode.OVERLOADED, now, trace_id=trace_id, submitter_id=submitter_id)
+            return _server_error(ErrorCode.OVERLOADED, now, payload)
         state.in_flight += 1
         try:
             context = Context(state.services, now, state.control.take(), self.info.peer_host)
             return await state.responder(payload, context)
         except Exception:
-            logger.exception(
-                "responder failed", extra={"hetsock_fields": {"conn": self.info.id, "isa13": trace_id or "-"}}
-            )
-            return proprietary_reply(ErrorCode.INTERNAL, now, trace_id=trace_id, submitter_id=submitter_id)
+            isa13 = glance_untrusted(payload).control_number or "-"
+            logger.exception("responder failed", extra={"hetsock_fields": {"conn": self.info.id, "isa13": isa13}})
+            return _server_error(ErrorCode.INTERNAL, now, payload)
         finally:
             state.in_flight -= 1
 
     async def _send_error(self, code: ErrorCode) -> None:
         now = self.state.wall_clock()
         reply = proprietary_reply(code, now)
-        await self._write(reply.payload)
+        await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
         self.requests += 1
         self.state.observer.request_answered(Exchange(self.info, reply, now, self.state.wall_clock(), 0.0))
 
-    async def _write(self, payload: bytes) -> None:
-        """Write ``payload`` in the connection's framing within ``reply_timeout``."""
-        data = wrap(payload, self.receiver.mode or Mode.WRAPPED)
-        with trio.move_on_after(self.state.settings.reply_timeout) as scope:
-            await self.stream.send_all(data)
-        if scope.cancelled_caught:
-            raise _WriteTimeoutError
+
+class _Phase(enum.Enum):
+    """What the connection's loop is waiting on (which deadline its cancel scope holds)."""
+
+    READING = enum.auto()
+    ANSWERING = enum.auto()
 
 
-class _WriteTimeoutError(Exception):
-    pass
+def _server_error(code: ErrorCode, now: dt.datetime, payload: bytes) -> Reply:
+    """An error reply the server makes for a request, traced by the request's ISA13."""
+    glance = glance_untrusted(payload)
+    return proprietary_reply(code, now, trace_id=glance.control_number, submitter_id=glance.sender_id)

@@ -167,7 +167,7 @@ class _BarePhase(enum.Enum):
     SEEK_IEA_END = enum.auto()
 
 
-@attrs.define
+@attrs.define(on_setattr=attrs.setters.NO_OP)  # hot path: no per-assignment hooks (validated at init)
 class FrameReceiver:
     """Framing for one connection: :meth:`receive_data` in, :meth:`next_event` out.
 
