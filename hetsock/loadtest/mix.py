@@ -195,14 +195,14 @@ class MixedRequest:
 def verify(expect: Expectation, got: Summary) -> str | None:
     """``None`` when ``got`` is the reply ``expect`` describes, else what differs (no patient data;
     coarse enough to count by)."""
-    wanted = f"{expect.kind.value}" + (f" AAA {expect.aaa}" if expect.aaa else "")
-    actual = f"{got.kind.value}" + (f" AAA {','.join(got.aaa_codes)}" if got.aaa_codes else "")
+    wanted = f"{expect.kind.value}" + (f" {expect.aaa}" if expect.aaa else "")
+    actual = f"{got.kind.value}" + (f" {','.join(got.aaa_codes)}" if got.aaa_codes else "")
     if got.kind is not expect.kind or (expect.aaa and got.aaa_codes != (expect.aaa,)):
         return f"{expect.category}: expected {wanted}, got {actual}"
     if expect.loop and got.aaa_loops != (expect.loop,):
         return f"{expect.category}: expected the AAA in {expect.loop}, got {','.join(got.aaa_loops) or '-'}"
     if got.correlation != expect.correlation:
-        return f"{expect.category}: a {actual} that answers another request"
+        return f"{expect.category}: a {actual} that answers another"
     return None
 
 
