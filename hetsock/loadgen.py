@@ -335,8 +335,8 @@ class _Run:
     def _send(self, link: _Link, pending: _Pending) -> None:
         assert link.sock is not None
         link.in_flight = pending
-        if pending.resends == 0:
-            self.result.sent += 1
+        if pending.resends == 0 and pending.intended >= self.counting_from:
+            self.result.sent += 1  # (requests sent during the warm-up are not counted, nor their replies)
         data = self.framed[pending.index]
         try:
             sent = link.sock.send(data)

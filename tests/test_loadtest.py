@@ -159,6 +159,21 @@ def test_keeps_running_through_a_server_restart(tmp_path: Path, capsys: pytest.C
             process.kill()
 
 
+def test_the_load_test_configuration_has_room_for_1000_connections() -> None:
+    from process import ROOT
+
+    from hetsock.config import Config
+    from hetsock.registry import Registry
+
+    config = Config.load(ROOT / "config" / "loadtest.toml")
+    assert config.server.max_connections >= 1000
+    assert config.server.max_connections_per_address >= 1000
+    submitter = Registry.from_toml(ROOT / config.eligibility.registry).get("DEMO0001")
+    assert submitter is not None
+    assert submitter.connection_limit >= 1000
+    assert config.store.path == Config.load(ROOT / "config" / "hetsock.toml").store.path  # the demo store
+
+
 def test_no_server_at_the_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["loadtest", "--port", str(_free_port()), "--count", "1", "--quiet"])
     assert status == 2
@@ -284,6 +299,7 @@ def test_closed_loop_counts_checks_as_errors(server: ServerProcess) -> None:
         server.port(), [SPECIMEN], connections=2, seconds=0.5, warmup=0.1, check=lambda _: "always wrong"
     )
     assert result.replies > 0
+    assert result.sent - result.replies in (0, 1, 2)  # the warm-up's requests count in neither
     assert result.errors["always wrong"] == result.replies
     assert result.percentile_ms(0.5) <= result.percentile_ms(1.0)
 

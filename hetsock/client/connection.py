@@ -128,7 +128,8 @@ def _peer_closed(stream: trio.abc.Stream) -> bool:
     if not isinstance(stream, trio.SocketStream):
         return False
     poller = select.poll()
-    poller.register(stream.socket.fileno(), select.POLLIN | select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+    events = select.POLLIN | getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
+    poller.register(stream.socket.fileno(), events)
     return bool(poller.poll(0))
 
 
