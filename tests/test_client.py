@@ -16,16 +16,20 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 import trio
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from serving import NOW, REGISTRY, Recorder, inquiry, make_state, make_store
 
 from hetsock.client import (
     Client,
+    ClientError,
     ClientSettings,
     ConnectError,
     ConnectionLostError,
     Eligibility,
     ProtocolError,
     Rejection,
+    ReplyKind,
     ReplyTimeoutError,
 )
 from hetsock.eligibility import fixtures as fx
@@ -352,3 +356,53 @@ def test_settings_repr_and_client_repr_hold_no_payload() -> None:
     assert repr(client) == "<Client 127.0.0.1:7270 wrapped connected=False>"
     assert fx.DOE_JANE.mbi not in repr(ClientSettings())
     assert dt.date(1940, 4, 1).isoformat() not in repr(client)
+
+
+# --- peer bytes: whatever the server sends, a reply or a ClientError, in bounded time ------------
+
+_FRAMED = st.binary(max_size=300).map(lambda payload: wrap(payload, Mode.WRAPPED))
+_REPLY_BYTES = st.one_of(
+    st.binary(max_size=400),
+    _FRAMED,
+    st.tuples(_FRAMED, st.binary(max_size=50)).map(lambda pair: pair[0] + pair[1]),
+    st.tuples(_FRAMED, st.integers(0, 300)).map(lambda pair: pair[0][: pair[1]]),
+    st.sampled_from([b"ISA", b"HETS", b"\x01", b"\r\n"]).flatmap(
+        lambda head: st.binary(max_size=200).map(head.__add__)
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mode=st.sampled_from([Mode.WRAPPED, Mode.BARE]),
+    data=_REPLY_BYTES,
+    chunk=st.integers(1, 64),
+    then=st.sampled_from(["close", "hang"]),
+)
+def test_any_server_bytes_give_a_reply_or_a_client_error(mode: Mode, data: bytes, chunk: int, then: str) -> None:
+    async def peer(stream: trio.abc.Stream) -> None:
+        try:
+            await read_request(stream)
+            for start in range(0, len(data), chunk):
+                await stream.send_all(data[start : start + chunk])
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return  # the client gave up on us first
+        if then == "hang":
+            await trio.sleep_forever()
+        await stream.aclose()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            peers = Peers(nursery, peer)
+            settings = {"attempts": 2, "reply_timeout": 5.0, "backoff_initial": 0.5}
+            async with client_for(peers, mode, **settings) as client:
+                try:
+                    reply = await client.send(inquiry())
+                except ClientError:
+                    pass
+                else:
+                    assert reply.kind in set(ReplyKind)
+            assert trio.current_time() <= 2 * 5.0 + 0.5
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
