@@ -307,9 +307,10 @@ def test_inquire_builds_270s_the_engine_accepts(
     def day(value: dt.date) -> str:
         return value.isoformat() if iso else value.strftime("%Y%m%d")
 
-    argv = ["inquire", "--mbi", mbi, "--last", last, "--npi", npi, "--service-types", ",".join(service_types)]
+    # (--opt=VALUE: a name may start with "-", which argparse would take for an option)
+    argv = ["inquire", "--mbi", mbi, f"--last={last}", "--npi", npi, "--service-types", ",".join(service_types)]
     if first:
-        argv += ["--first", first]
+        argv += [f"--first={first}"]
     if send_birth or not first.strip():
         argv += ["--dob", day(birth)]
     if service_days is not None:
