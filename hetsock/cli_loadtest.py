@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--duration", type=float, default=None, help="seconds to run (default 10 unless --count)")
     load.add_argument("--count", type=int, default=None, help="requests to send (ends the run if reached first)")
     load.add_argument("--warmup", type=float, default=0.0, help="seconds not counted at the start (closed loop)")
+    load.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        help="replace a connection unused this long before using it (default: 90%% of the config's idle_timeout, "
+        "4.5 s; 0: never)",
+    )
     mix = parser.add_argument_group("mix")
     mix.add_argument(
         "--mix", default=describe_weights(DEFAULT_WEIGHTS), help="CATEGORY=WEIGHT,... (default: %(default)s)"
@@ -164,6 +171,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         observe=observe,
         progress=None if args.quiet else _progress_printer(sys.stderr),
         progress_interval=args.progress_interval,
+        idle_timeout=config.server.idle_timeout * 0.9 if args.idle_timeout is None else args.idle_timeout,
     )
     if not args.quiet and sys.stderr.isatty():
         sys.stderr.write("\n")

@@ -30,6 +30,8 @@ idle rule, a restart) is reopened at once (``idle-closed``); one that drops whil
 then ``gave-up``); a connection that cannot be opened (refused, reset, timed out) is retried after a
 back-off of 50 ms doubling to 2 s (with jitter, so a restarted server is not hit all at once).
 Connect failures count in :attr:`LoadResult.errors`, reopenings in :attr:`LoadResult.connections`.
+With ``idle_timeout``, a connection left unused that long is replaced before it is used again
+(``idle-replaced``), as a vendor's client does rather than race the server's idle close.
 
 Latencies go into an HDR histogram (microseconds, 3 significant digits) for the whole run and one
 per ``progress_interval``; each interval's figures are kept (:attr:`LoadResult.timeline`) and
@@ -152,6 +154,7 @@ class _Link:
     connect_started: int = 0
     failures: int = 0
     ever_opened: bool = False
+    last_active: int = 0  #: perf_counter_ns of the last reply (or the connect)
 
 
 def _errno_name(error: OSError | int) -> str:
@@ -177,6 +180,7 @@ def run(
     connect_timeout: float = 5.0,
     drain_timeout: float = 10.0,
     max_resends: int = 5,
+    idle_timeout: float | None = None,
     seed: int = 0,
 ) -> LoadResult:
     """Drive the server at ``host:port``; see the module header. At least one of ``seconds`` and
@@ -202,6 +206,7 @@ def run(
         connect_timeout=connect_timeout,
         drain_timeout=drain_timeout,
         max_resends=max_resends,
+        idle_ns=int(idle_timeout * 1e9) if idle_timeout else 0,
         jitter=random.Random(seed),
     ).execute()
 
@@ -224,6 +229,7 @@ class _Run:
     connect_timeout: float
     drain_timeout: float
     max_resends: int
+    idle_ns: int
     jitter: random.Random
     result: LoadResult = attrs.field(factory=LoadResult)
     selector: selectors.BaseSelector = attrs.field(factory=selectors.DefaultSelector)
@@ -323,6 +329,12 @@ class _Run:
             link = self.free.popleft()
             if link.state != _State.READY or link.in_flight is not None:
                 continue
+            if self.idle_ns and stamp - link.last_active >= self.idle_ns:
+                # About to be closed by the server's idle rule: replace it rather than race the close.
+                self.result.connections["idle-replaced"] += 1
+                self._close(link)
+                link.retry_at = stamp
+                continue
             if self.queue:
                 pending = self.queue.popleft()
             else:
@@ -379,7 +391,7 @@ class _Run:
                     max_ms=result.percentile_ms(1.0),
                     open_connections=sum(1 for k in self.links if k.state == _State.READY),
                     queued=len(self.queue),
-                    reconnects=result.connections["idle-closed"] + result.connections["dropped"],
+                    reconnects=sum(result.connections[k] for k in ("idle-closed", "dropped", "idle-replaced")),
                 )
             )
 
@@ -414,6 +426,7 @@ class _Run:
         link.state = _State.READY
         link.failures = 0
         link.ever_opened = True
+        link.last_active = time.perf_counter_ns()
         self.result.connections["opened"] += 1
         self.selector.modify(link.sock, selectors.EVENT_READ, link)
         self.free.append(link)
@@ -507,6 +520,7 @@ class _Run:
                         problem = self.observe(pending.index, event)
                         if problem:
                             result.mismatches[problem] += 1
+                link.last_active = done
                 if link.state == _State.READY:
                     self.free.append(link)
             elif isinstance(event, ReplyFramingError):

@@ -110,11 +110,21 @@ def test_a_wrong_population_is_reported_as_mismatches(
     assert "x hit: expected 271, got 271-AAA 75" in out
 
 
-def test_idle_connections_are_reopened(server: ServerProcess) -> None:
-    result = loadgen.run(server.port(), [SPECIMEN], connections=4, rate=2, seconds=2.5)
+def test_idle_closes_are_noticed_and_reopened(server: ServerProcess) -> None:
+    # Requests at 0 s and 2.5 s over 3 connections; the server (idle rule 1 s here) closes the
+    # unused ones at about 1 s and 2 s, half a second from any send, so there is no race.
+    result = loadgen.run(server.port(), [SPECIMEN], connections=3, rate=0.4, seconds=3)
     assert result.errors == collections.Counter()
-    assert result.replies == result.sent == 5
-    assert result.connections["idle-closed"] >= 1  # the server's idle rule (1 s here) closed some
+    assert result.replies == result.sent == 2
+    assert result.connections["idle-closed"] >= 2
+    assert result.connections["opened"] >= 5
+
+
+def test_idle_connections_are_replaced_before_use(server: ServerProcess) -> None:
+    result = loadgen.run(server.port(), [SPECIMEN], connections=2, rate=2, seconds=1.6, idle_timeout=0.3)
+    assert result.errors == collections.Counter()
+    assert result.replies == result.sent == 4
+    assert result.connections["idle-replaced"] >= 1
 
 
 def _free_port() -> int:

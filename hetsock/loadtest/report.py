@@ -54,7 +54,7 @@ def build_report(
     latency["mean"] = round(histogram.get_mean_value() / 1000, 3) if count else 0.0
     connection_errors = {k: v for k, v in result.errors.items() if k.startswith(("connect-", "socket-", "send-"))}
     other_errors = {k: v for k, v in result.errors.items() if k not in connection_errors}
-    reconnects = result.connections["idle-closed"] + result.connections["dropped"]
+    reconnects = sum(result.connections[k] for k in ("idle-closed", "dropped", "idle-replaced"))
     return {
         **run,
         "seconds": round(result.seconds, 3),
@@ -72,6 +72,7 @@ def build_report(
             "opened": result.connections["opened"],
             "reconnects": reconnects,
             "idle_closed": result.connections["idle-closed"],
+            "idle_replaced": result.connections["idle-replaced"],
             "dropped": result.connections["dropped"],
             "requests_resent": result.connections["resent"],
         },
@@ -114,9 +115,9 @@ def report_lines(report: Mapping[str, Any]) -> list[str]:
         + "  ".join(f"{name} {latency[name]:.2f}" for name in ("p50", "p90", "p99", "p99.9", "max", "mean")),
         f"replies: {_counts(r['replies_by_kind'])}",
         f"AAA codes: {_counts(r['aaa_codes'])}",
-        f"connections: {connections['opened']:,} opened; reconnects {connections['reconnects']:,} (closed while "
-        f"idle {connections['idle_closed']:,}, dropped with a request due {connections['dropped']:,}); "
-        f"requests resent {connections['requests_resent']:,}",
+        f"connections: {connections['opened']:,} opened; reconnects {connections['reconnects']:,} (replaced "
+        f"when idle {connections['idle_replaced']:,}, closed by the server while idle {connections['idle_closed']:,}, "
+        f"dropped with a request due {connections['dropped']:,}); requests resent {connections['requests_resent']:,}",
         f"connection errors: {_counts(r['connection_errors'])}",
     ]
     if r["other_errors"]:
