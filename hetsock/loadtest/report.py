@@ -162,7 +162,7 @@ def plot(report: Mapping[str, Any], path: Path) -> None:
     rate = over_time.twinx()
     rate.plot(t, [point["replies"] for point in timeline], color="grey", alpha=0.4, linestyle=":", label="replies")
     rate.set_ylabel("replies per interval")
-    rate.set_ylim(bottom=0)
+    rate.set_ylim(0, 1.2 * max([point["replies"] for point in timeline], default=0) or 1)
     handles, labels = over_time.get_legend_handles_labels()
     more_handles, more_labels = rate.get_legend_handles_labels()
     over_time.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
