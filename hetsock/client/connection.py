@@ -212,11 +212,11 @@ class Client:
                     reply = await self._exchange(self._link, framed)
                 except _DroppedError as error:
                     await self._drop()
-                    self.stats.drops += 1
                     if reused and not error.anything_received and not stale_forgiven:
                         stale_forgiven = True  # the idle close raced the request: not a failure
                         self.stats.reconnects += 1
                         continue
+                    self.stats.drops += 1
                     failures += 1
                     if failures >= self.settings.attempts:
                         raise ConnectionLostError(
