@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hetsock.cli_client import add_client_commands
+from hetsock.cli_loadtest import add_loadtest_command
 from hetsock.cli_seed import add_seed_command
 from hetsock.cli_serve import add_serve_command
 from hetsock.config import Config, ConfigError
@@ -154,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check)
     add_seed_command(commands)
     add_serve_command(commands)
+    add_client_commands(commands)
+    add_loadtest_command(commands)
     return parser
 
 

@@ -82,6 +82,8 @@ class ReplyReceiver:
             return self._error
         if self._frames is not None:
             event = self._frames.next_event()
+            if self._frames.mode is Mode.BARE:  # the frame receiver takes either framing; replies must match
+                return self._fail("a reply in bare X12 (it starts 'I', not SOH) on a wrapped connection")
             if isinstance(event, Message):
                 return event.payload
             if isinstance(event, FramingError):
