@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hetsock.cli_audit import add_audit_commands
 from hetsock.cli_seed import add_seed_command
 from hetsock.cli_serve import add_serve_command
 from hetsock.config import Config, ConfigError
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check)
     add_seed_command(commands)
     add_serve_command(commands)
+    add_audit_commands(commands)
     return parser
 
 

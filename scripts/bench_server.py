@@ -60,7 +60,7 @@ def _echo_server(port_file: Path, reply_file: Path) -> None:
 
     async def main() -> None:
         listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        port_file.write_text(str(listeners[0].socket.getsockname()[1]))
+        await trio.Path(port_file).write_text(str(listeners[0].socket.getsockname()[1]))
         await trio.serve_listeners(handle, listeners)
 
     trio.run(main)
@@ -134,14 +134,18 @@ def main() -> None:
         # The demo registry, with room for the hold test's connections.
         bench_registry = work / "submitters.toml"
         bench_registry.write_text(
-            (ROOT / "config" / "submitters.toml").read_text().replace("connection_limit = 64", "connection_limit = 5000")
+            (ROOT / "config" / "submitters.toml")
+            .read_text()
+            .replace("connection_limit = 64", "connection_limit = 5000")
         )
         config = work / "hetsock.toml"
         config.write_text(
             f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{bench_registry}"\n'
             "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
         )
-        print(f"client on CPU 0, servers on CPU {server_cpu}; request {len(SPECIMEN)} bytes, reply {len(reply.payload)}")
+        print(
+            f"client on CPU 0, servers on CPU {server_cpu}; request {len(SPECIMEN)} bytes, reply {len(reply.payload)}"
+        )
         print(f"store: {args.beneficiaries:,} beneficiaries; {args.seconds:g} s per case\n")
 
         def is_271(payload: bytes) -> str | None:
@@ -152,13 +156,17 @@ def main() -> None:
 
         results: dict[tuple[str, int], LoadResult] = {}
         echo_log = work / "echo.log"
-        echo = _start([sys.executable, __file__, "--echo-server", str(work / "port"), str(work / "reply")], server_cpu, echo_log)
+        echo = _start(
+            [sys.executable, __file__, "--echo-server", str(work / "port"), str(work / "reply")], server_cpu, echo_log
+        )
         try:
             while not (work / "port").exists() or not (work / "port").read_text():
                 time.sleep(0.05)
             echo_port = int((work / "port").read_text())
             for n in counts:
-                results[("ceiling", n)] = closed_loop(echo_port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_same)
+                results[("ceiling", n)] = closed_loop(
+                    echo_port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_same
+                )
         finally:
             echo.terminate()
             echo.wait()
@@ -169,9 +177,13 @@ def main() -> None:
         try:
             port = int(_wait_for(r"event=listening address=[^ ]*:(\d+)", log).group(1))
             for n in counts:
-                results[("hetsock", n)] = closed_loop(port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_271)
-            print(f"{'connections':>11} | {'ceiling rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | "
-                  f"{'hetsock rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} | errors")
+                results[("hetsock", n)] = closed_loop(
+                    port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_271
+                )
+            print(
+                f"{'connections':>11} | {'ceiling rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | "
+                f"{'hetsock rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} | errors"
+            )
             for n in counts:
                 c, h = results[("ceiling", n)], results[("hetsock", n)]
                 errors = dict(c.errors + h.errors) or "-"
@@ -183,6 +195,11 @@ def main() -> None:
             if args.hold:
                 before = _rss_kib(server.pid)
                 after: list[int] = []
+
+                def opened() -> None:
+                    time.sleep(0.5)
+                    after.append(_rss_kib(server.pid))
+
                 held = paced(
                     port,
                     [SPECIMEN],
@@ -190,7 +207,7 @@ def main() -> None:
                     interval=2.0,
                     seconds=args.hold_seconds,
                     check=is_271,
-                    opened=lambda: (time.sleep(0.5), after.append(_rss_kib(server.pid))),  # type: ignore[func-returns-value]
+                    opened=opened,
                 )
                 end = _rss_kib(server.pid)
                 print(

@@ -1,9 +1,10 @@
-"""Shared test fixtures: the sample interchanges under tests/data."""
+"""Shared test fixtures: the sample interchanges under tests/data; the session's patient-data scan."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import phi
 import pytest
 
 DATA = Path(__file__).parent / "data"
@@ -13,3 +14,23 @@ DATA = Path(__file__).parent / "data"
 def specimen() -> bytes:
     """CMS-style reference 270 (one line, * ^ | ~)."""
     return (DATA / "hets" / "specimen.270").read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _collect_logs() -> None:
+    """Every test's ``hetsock`` log records go to the session's patient-data scan (tests/phi.py)."""
+    phi.arm()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log line of the session holds a demo fixture's patient data."""
+    leaks = phi.find_patient_data(phi.LOG_LINES)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(f"PATIENT DATA IN LOGS: {len(leaks)} line(s) of {len(phi.LOG_LINES)}", red=True)
+            for what, line in leaks[:20]:
+                reporter.write_line(f"  {what}: {line[:300]}", red=True)
+    elif reporter is not None:
+        reporter.write_line(f"patient-data scan: {len(phi.LOG_LINES)} log lines, no fixture data")

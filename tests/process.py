@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+from phi import LOG_LINES
+
 from hetsock.wire.framing import Mode, wrap
 from hetsock.wire.replies import ReplyFramingError, ReplyReceiver
 
@@ -19,13 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_config(directory: Path, *, beneficiaries: int = 2000, extra: str = "") -> Path:
-    """A configuration in ``directory``: its own store (created on first start) and registry copy."""
+    """A configuration in ``directory``: its own store (created on first start), registry copy and
+    audit database (beside the store); metrics off unless ``extra`` has a ``[metrics]`` section."""
     registry = directory / "submitters.toml"
     registry.write_text((ROOT / "config" / "submitters.toml").read_text())
     config = directory / "hetsock.toml"
+    metrics = "" if "[metrics]" in extra else "[metrics]\nenabled = false\n\n"
     config.write_text(
         f'[store]\npath = "{directory / "store.sqlite3"}"\ndemo_beneficiaries = {beneficiaries}\n\n'
-        f'[eligibility]\nregistry = "{registry}"\n\n{extra}'
+        f'[eligibility]\nregistry = "{registry}"\n\n{metrics}{extra}'
     )
     return config
 
@@ -54,6 +58,7 @@ class ServerProcess:
         for line in self.process.stderr:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
+                LOG_LINES.append(line)  # for the session's patient-data scan (tests/phi.py)
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()

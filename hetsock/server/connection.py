@@ -210,10 +210,7 @@ class Connection:
             close = CloseReason.LIMIT
         else:
             reply = await self._respond(message.payload, now, trace_id, sender_id)
-        await self._write(reply.payload)
-        replied = state.wall_clock()
-        latency = trio.current_time() - received_at
-        state.observer.request_answered(Exchange(self.info, reply, now, replied, latency))
+        await self._write_reported(reply, now, received_at)
         return close
 
     def _over_submitter_limit(self, sender_id: str) -> bool:
@@ -245,9 +242,21 @@ class Connection:
     async def _send_error(self, code: ErrorCode) -> None:
         now = self.state.wall_clock()
         reply = proprietary_reply(code, now)
-        await self._write(reply.payload)
         self.requests += 1
-        self.state.observer.request_answered(Exchange(self.info, reply, now, self.state.wall_clock(), 0.0))
+        await self._write_reported(reply, now, trio.current_time())
+
+    async def _write_reported(self, reply: Reply, received: dt.datetime, received_at: float) -> None:
+        """Write ``reply`` and report the exchange to the observer, also when the write fails
+        (``delivered=False``; the failure then propagates)."""
+        delivered = False
+        try:
+            await self._write(reply.payload)
+            delivered = True
+        finally:
+            state = self.state
+            latency = trio.current_time() - received_at
+            exchange = Exchange(self.info, reply, received, state.wall_clock(), latency, delivered)
+            state.observer.request_answered(exchange)
 
     async def _write(self, payload: bytes) -> None:
         """Write ``payload`` in the connection's framing within ``reply_timeout``."""

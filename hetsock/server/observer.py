@@ -6,8 +6,15 @@ raise: they run on the event loop between a reply and the next read. An observer
 (the audit trail's database) queues the record and writes it from a task of its own.
 
 :class:`Stats` counts what an operator (and the metrics endpoint) wants to see; :class:`LogObserver`
-writes one structured line per connection closed (and, at debug level, per request); neither holds
-patient data: only addresses, submitter IDs, control numbers, kinds, codes and counts.
+writes one structured line per connection opened and closed (and, at debug level, per request);
+neither holds patient data: only addresses, submitter IDs, control numbers, kinds, codes and counts.
+
+Every request the server answers is reported once through :meth:`Observer.request_answered`:
+pipeline replies, the proprietary errors the server makes itself (framing, size, maintenance,
+overload, limits) and refusals at accept when the client had sent bytes. A reply whose write
+failed (the peer reset or closed, stopped reading past ``reply_timeout``, or shutdown cancelled
+the write) is reported too, with ``delivered=False``: the request was read and answered, the
+answer did not reach the socket, and the audit trail says so.
 """
 
 from __future__ import annotations
@@ -72,6 +79,8 @@ class Exchange:
     received: dt.datetime  #: wall clock, when the message's last byte was read
     replied: dt.datetime  #: wall clock, when the reply's last byte was handed to the socket
     latency: float  #: seconds, monotonic, from received to replied
+    #: False when the reply could not be written in full (peer gone, write timeout, cancelled).
+    delivered: bool = True
 
 
 class Observer:
@@ -84,7 +93,8 @@ class Observer:
         """A connection was refused at accept (limit or maintenance): error sent, closed."""
 
     def request_answered(self, exchange: Exchange) -> None:
-        """A reply was written in full."""
+        """A request was answered: its reply written in full, or (``exchange.delivered`` false)
+        the write failed."""
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
         """A served connection ended."""
@@ -162,7 +172,16 @@ def reply_codes(reply: Reply) -> tuple[str, ...]:
 
 @attrs.define
 class LogObserver(Observer):
-    """One line per connection closed (info) and per request answered (debug)."""
+    """One line per connection opened and closed (info) and per request answered (debug)."""
+
+    def connection_opened(self, connection: ConnectionInfo) -> None:
+        log_event(
+            logger,
+            "connection-opened",
+            conn=connection.id,
+            peer=f"{connection.peer_host}:{connection.peer_port}",
+            worker=connection.worker,
+        )
 
     def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
         log_event(logger, "connection-refused", peer=peer_host, reason=reason.value, code=error_code)
@@ -180,6 +199,7 @@ class LogObserver(Observer):
                 kind=reply.kind.value,
                 codes=",".join(reply_codes(reply)) or "-",
                 ms=round(exchange.latency * 1000, 3),
+                delivered=exchange.delivered,
             )
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
