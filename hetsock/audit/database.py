@@ -103,7 +103,8 @@ class AuditDatabase(Protocol):
         ...
 
     def npi_usage(self, submitters: Iterable[str], since: dict[str, float]) -> dict[str, Usage]:
-        """Each submitter's usage from ``since[submitter]`` on (whole minutes)."""
+        """Each submitter's usage from ``since[submitter]`` on (exactly: the tally's whole minutes,
+        and the records of the part-minute before the first of them)."""
         ...
 
     def pair_counts(

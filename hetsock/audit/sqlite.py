@@ -15,7 +15,9 @@ Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:
     and by (MBI hash, NPI, submitter, day) for the repeat rule.
 ``npi_usage``
     per submitter and minute (``received // 60``): 271 transactions and those with a valid,
-    linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction.
+    linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction. A span that
+    starts inside a minute is counted from the tally's whole minutes plus that part-minute's
+    records (``audit_by_submitter``), so a reinstatement at 10:00:30 counts nothing before it.
 ``suspension``
     every suspension ever made; ``lifted`` is set when an operator reinstates.
 """
@@ -23,6 +25,7 @@ Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:
 from __future__ import annotations
 
 import contextlib
+import math
 import sqlite3
 import threading
 from collections import Counter
@@ -267,13 +270,22 @@ class SqliteAuditDatabase:
         result: dict[str, Usage] = {}
         with self._lock:
             for submitter in submitters:
+                start = since.get(submitter, 0.0)
+                minute = math.ceil(start / 60)  # whole minutes from the tally, the part before from records
                 total, valid = self._run(
                     "SELECT coalesce(sum(total), 0), coalesce(sum(valid), 0) FROM npi_usage "
                     "WHERE submitter = ? AND minute >= ?",
                     submitter,
-                    int(since.get(submitter, 0.0) // 60),
+                    minute,
                 ).fetchone()
-                result[submitter] = Usage(int(total), int(valid))
+                head_total, head_valid = self._run(
+                    "SELECT count(*), coalesce(sum(npi_ok), 0) FROM audit WHERE submitter = ? AND received >= ? "
+                    "AND received < ? AND npi_ok IS NOT NULL",
+                    submitter,
+                    start,
+                    minute * 60.0,
+                ).fetchone()
+                result[submitter] = Usage(int(total) + int(head_total), int(valid) + int(head_valid))
         return result
 
     def pair_counts(

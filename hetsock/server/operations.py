@@ -41,6 +41,7 @@ from hetsock.pipeline import Services
 from hetsock.server.http import Request, Response, serve_http
 from hetsock.server.listener import Server, serve
 from hetsock.server.observer import Observer
+from hetsock.server.state import Responder
 
 logger = logging.getLogger(LOGGER_NAME + ".server")
 
@@ -118,13 +119,14 @@ async def run_worker(
     config_path: Path | None = None,
     metrics_port: int | None = None,
     observers: list[Observer] | None = None,
+    responder: Responder | None = None,
     wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
     handle_signals: bool = False,
     task_status: trio.TaskStatus[Worker] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until shut down, with the audit trail, suspensions and metrics; then flush the trail.
-    ``metrics_port`` overrides ``[metrics] port + worker``. ``task_status.started`` gets the
-    :class:`Worker`."""
+    ``metrics_port`` overrides ``[metrics] port + worker``; ``observers`` and ``responder`` go to
+    :func:`~hetsock.server.listener.serve` (tests). ``task_status.started`` gets the :class:`Worker`."""
     trail, watcher = operations.trail, operations.watcher
     requests = RequestMetrics()
     members: list[Observer] = [requests, *(observers or [])]
@@ -145,6 +147,7 @@ async def run_worker(
                     reuse_port=reuse_port,
                     config_path=config_path,
                     observers=members,
+                    responder=responder,
                     registry_view=watcher.view if watcher is not None else None,
                     wall_clock=wall_clock,
                     handle_signals=handle_signals,
