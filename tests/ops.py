@@ -114,8 +114,9 @@ async def ask_once(port: int, payload: bytes, mode: Mode = Mode.WRAPPED) -> byte
 
 def traffic() -> dict[str, tuple[bytes, str, tuple[str, ...]]]:
     """One request for each kind of reply: name -> (payload, reply kind, reply codes)."""
-    from hetsock.eligibility import fixtures as fx
     from serving import SPECIMEN, inquiry
+
+    from hetsock.eligibility import fixtures as fx
 
     return {
         "271": (inquiry(), "271", ()),

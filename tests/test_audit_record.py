@@ -46,8 +46,11 @@ def test_every_reply_kind_makes_a_record(store: SqliteStore, name: str) -> None:
     assert (record.day, record.latency, record.delivered) == ("2026-11-22", 0.002, True)
     if kind in ("271", "271-AAA"):
         assert record.submitter == fx.SUBMITTER
-        assert record.mbi_hash == mbi_hash(KEY, fx.DOE_JANE.mbi) and len(record.mbi_hash) == 32
-        assert record.reference and record.traces and record.service_types
+        assert record.mbi_hash == mbi_hash(KEY, fx.DOE_JANE.mbi)
+        assert len(record.mbi_hash) == 32
+        assert record.reference
+        assert record.traces
+        assert record.service_types
         assert record.npi_ok is (name not in ("aaa41", "aaa43"))  # AAA 73: the NPI was fine
         assert record.aaa_loop == {"aaa41": "2100B", "aaa43": "2100B", "aaa73": "2100C"}.get(name, "")
     else:

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -46,9 +47,9 @@ def record(**changes: object) -> AuditRecord:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> SqliteAuditDatabase:
+def database(tmp_path: Path) -> Iterator[SqliteAuditDatabase]:
     with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as opened:
-        yield opened  # type: ignore[misc]
+        yield opened
 
 
 def test_records_round_trip_and_filter(database: SqliteAuditDatabase) -> None:
@@ -134,7 +135,7 @@ def test_faults_are_audit_database_errors_naming_the_file(tmp_path: Path) -> Non
         connection.execute("PRAGMA user_version = 99")
     with pytest.raises(AuditDatabaseError, match="schema version 99"):
         SqliteAuditDatabase.open(newer)
-    with pytest.raises(AuditDatabaseError, match="missing.sqlite3"):
+    with pytest.raises(AuditDatabaseError, match=r"missing\.sqlite3"):
         SqliteAuditDatabase.open(tmp_path / "missing.sqlite3", create=False)
     closed = SqliteAuditDatabase.open(tmp_path / "closed.sqlite3")
     closed.close()

@@ -9,7 +9,7 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,8 @@ from hetsock.audit.trail import AuditTrail
 from hetsock.config import AuditConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
-from hetsock.server.observer import ConnectionInfo, Exchange
 from hetsock.server.listener import Server, serve
+from hetsock.server.observer import ConnectionInfo, Exchange
 from hetsock.wire.framing import Mode, wrap
 
 
@@ -67,7 +67,8 @@ async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> 
     assert {r.peer_host for r in records} == {"127.0.0.1"}
     assert len({r.connection for r in records}) == 3
     assert all(r.replied >= r.received and r.latency >= 0 for r in records)
-    assert worker.operations.trail is not None and worker.operations.trail.written == len(expected)
+    assert worker.operations.trail is not None
+    assert worker.operations.trail.written == len(expected)
 
 
 async def test_a_refusal_at_accept_is_audited(store: SqliteStore, tmp_path: Path) -> None:
@@ -136,7 +137,8 @@ async def test_a_stuck_database_never_stalls_replies(store: SqliteStore, tmp_pat
                 assert reply_kind(await client.ask(inquiry(trace_number=f"N{n}"))) == "271"
             assert trio.current_time() - start < 2.0  # answered while the writer is stuck
             await trio.sleep(0.2)
-            assert trail.backlog == 50 and trail.written == 0
+            assert trail.backlog == 50
+            assert trail.written == 0
             await client.close()
             BlockingDatabase.release.set()
             server.shutdown()
@@ -165,9 +167,10 @@ class FlakyDatabase(SqliteAuditDatabase):
         super().write(records)  # type: ignore[arg-type]
 
 
-async def wait_for(condition: object, timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():  # type: ignore[operator]
+async def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (the writer works in threads: there is no event to wait on)."""
+    with trio.fail_after(5):
+        while not condition():  # noqa: ASYNC110
             await trio.sleep(0.01)
 
 
@@ -246,7 +249,8 @@ async def test_shutdown_flushes_and_counts_what_it_cannot_write(
     assert trio.current_time() - start < 5.0
     assert (trail.written, trail.lost) == (0, 4)
     lost = [r for r in caplog.records if r.getMessage() == "audit-lost"]
-    assert lost and lost[0].hetsock_fields["records"] == 4  # type: ignore[attr-defined]
+    assert lost
+    assert lost[0].hetsock_fields["records"] == 4  # type: ignore[attr-defined]
     trail.request_answered(exchange(9))  # after close: counted, not raised
     assert trail.lost == 5
     bad.close()
@@ -258,11 +262,27 @@ async def test_worker_0_prunes_records_past_the_retention(tmp_path: Path) -> Non
     database = SqliteAuditDatabase.open(path)
     old, fresh = (
         AuditRecord(
-            received=(now - age).timestamp(), replied=(now - age).timestamp(), day="2026-11-01", worker=0,
-            connection=1, peer_host="127.0.0.1", peer_port=1, submitter="DEMO0001", npi="", mbi_hash="",
-            reference="", interchange_control="", traces=(), service_types=(), kind="TA1", codes=(), aaa_loop="",
-            npi_ok=None, delivered=True, latency=0.0,
-        )  # fmt: skip
+            received=(now - age).timestamp(),
+            replied=(now - age).timestamp(),
+            day="2026-11-01",
+            worker=0,
+            connection=1,
+            peer_host="127.0.0.1",
+            peer_port=1,
+            submitter="DEMO0001",
+            npi="",
+            mbi_hash="",
+            reference="",
+            interchange_control="",
+            traces=(),
+            service_types=(),
+            kind="TA1",
+            codes=(),
+            aaa_loop="",
+            npi_ok=None,
+            delivered=True,
+            latency=0.0,
+        )
         for age in (dt.timedelta(days=3), dt.timedelta(hours=1))
     )
     database.write([old, fresh])

@@ -124,7 +124,7 @@ async def test_enforcement_in_a_running_worker_and_reinstatement(store: SqliteSt
         # The NPI threshold: 10 transactions, 2 with an unlinked NPI (80 % < 90 %).
         for n in range(2):
             await client.ask(inquiry(npi=fx.UNLINKED_NPI, trace_number=f"U{n}", mbi=fx.POE_MARY.mbi))
-        for n in range(3):
+        for _ in range(3):
             await client.ask(inquiry(mbi=fx.MOE_ROBERT.mbi, last_name="MOE", first_name="ROBERT", birth_date=None))
         await wait_until_applied(worker, 1)
         assert error_code(await client.ask(inquiry())) == "SBY00502"
@@ -147,7 +147,7 @@ async def test_enforcement_in_a_running_worker_and_reinstatement(store: SqliteSt
 async def wait_until_applied(worker: object, count: int) -> None:
     watcher = worker.operations.watcher  # type: ignore[attr-defined]
     with trio.fail_after(5):
-        while len(watcher.active) != count:
+        while len(watcher.active) != count:  # noqa: ASYNC110 (the watcher reads the database in a thread)
             await trio.sleep(0.02)
 
 
@@ -161,7 +161,8 @@ async def test_manual_suspension_is_picked_up_and_enforcement_off_suspends_nothi
         for _ in range(3):  # over the repeat limit, but enforcement is off
             assert b"AAA*" not in await client.ask(inquiry())
         await trio.sleep(0.3)
-        assert worker.operations.watcher is not None and worker.operations.watcher.active == ()
+        assert worker.operations.watcher is not None
+        assert worker.operations.watcher.active == ()
         assert main(["submitters", "suspend", fx.SUBMITTER, "--hours", "1", "--reason", "test", *db]) == 0
         assert main(["submitters", "suspend", fx.SUBMITTER, *db]) == 1  # already suspended
         await wait_until_applied(worker, 1)
@@ -185,11 +186,14 @@ def test_submitters_command_faults(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "until reinstated" in capsys.readouterr().out
     assert main(["submitters", "list", *db]) == 0
     listing = capsys.readouterr().out
-    assert f"{fx.SUBMITTER}        active     active     Demo Clearinghouse; NPIs: {fx.LINKED_NPI} (suspended)" in listing
+    assert (
+        f"{fx.SUBMITTER}        active     active     Demo Clearinghouse; NPIs: {fx.LINKED_NPI} (suspended)" in listing
+    )
     assert "DEMO0009        suspended  suspended" in listing
     assert main(["submitters", "list", "--json", "--history", *db]) == 0
     out = capsys.readouterr().out
-    assert '"suspended_npis": [\n        "1234567893"' in out and '"until": null' in out
+    assert '"suspended_npis": [\n        "1234567893"' in out
+    assert '"until": null' in out
     now = dt.datetime.now().timestamp()
     with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as database:
         [active] = database.suspensions(now=now)

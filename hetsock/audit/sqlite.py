@@ -31,7 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -179,7 +179,7 @@ class SqliteAuditDatabase:
         self._closed = False
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> SqliteAuditDatabase:
+    def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Self:
         """Open (and with ``create``, make) the database in ``path``, applying pending migrations.
         Raises :class:`AuditDatabaseError` (missing without ``create``, not SQLite, newer schema)."""
         path = Path(path)
