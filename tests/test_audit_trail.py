@@ -238,7 +238,7 @@ async def test_shutdown_flushes_and_counts_what_it_cannot_write(
 
     bad = FlakyDatabase.open(tmp_path / "bad.sqlite3")
     bad.failures = 10**6
-    trail = AuditTrail(bad, b"k" * 32, AuditConfig(flush_interval=3600))
+    trail = AuditTrail(bad, b"k" * 32, AuditConfig(flush_interval=3600), flush_on_stop=0.3)
     with caplog.at_level(logging.INFO, logger="hetsock"):
         async with trio.open_nursery() as nursery:
             await nursery.start(trail.run)
@@ -246,7 +246,7 @@ async def test_shutdown_flushes_and_counts_what_it_cannot_write(
                 trail.request_answered(exchange(n))
             start = trio.current_time()
             trail.close()
-    assert trio.current_time() - start < 5.0
+    assert 0.3 <= trio.current_time() - start < 2.0  # it kept trying for flush_on_stop, then gave up
     assert (trail.written, trail.lost) == (0, 4)
     lost = [r for r in caplog.records if r.getMessage() == "audit-lost"]
     assert lost

@@ -79,6 +79,8 @@ class AuditTrail(Observer):
     wall_clock: Callable[[], dt.datetime] = dt.datetime.now
     #: Called on the event loop with the suspensions a batch earned.
     on_suspended: Callable[[list[Suspension]], None] | None = None
+    #: Seconds the final flush retries a failing database.
+    flush_on_stop: float = FLUSH_ON_STOP
     written: int = 0
     failures: int = 0
     dropped: int = 0
@@ -212,7 +214,7 @@ class AuditTrail(Observer):
         return True
 
     async def _flush_on_stop(self) -> None:
-        deadline = trio.current_time() + FLUSH_ON_STOP
+        deadline = trio.current_time() + self.flush_on_stop
         while not await self._flush():
             if trio.current_time() >= deadline:
                 return  # run()'s finally counts and logs what is left
