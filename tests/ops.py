@@ -125,7 +125,7 @@ def traffic() -> dict[str, tuple[bytes, str, tuple[str, ...]]]:
         "aaa73": (inquiry(last_name="NOBODY", trace_number="T73"), "271-AAA", ("AAA73",)),
         "a7": (inquiry(service_types=("30", "A7"), trace_number="TA7"), "271", ()),
         "ta1": (SPECIMEN.replace(b"IEA*1*000005014", b"IEA*1*000005015"), "TA1", ("TA1-001",)),
-        "999": (SPECIMEN.replace(b"EQ*30~", b"EQ*ZZ~"), "999", ()),
+        "999": (SPECIMEN.replace(b"EQ*30~", b"EQ*ZZ~"), "999", ("IK3-8", "IK4-7", "IK5-5")),
         "not-x12": (b"THIS IS NOT X12", "proprietary", ("SBY00503",)),
         "suspended": (inquiry(submitter_id=fx.SUSPENDED_SUBMITTER), "proprietary", ("SBY00502",)),
     }

@@ -16,7 +16,7 @@ from hetsock.audit.record import AuditKeyError, load_or_create_key, mbi_hash, re
 from hetsock.eligibility import fixtures as fx
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Context, Services, respond
-from hetsock.server.observer import ConnectionInfo, Exchange
+from hetsock.server.observer import ConnectionInfo, Exchange, codes_of_999
 from hetsock.x12.writer import ControlNumbers
 
 KEY = b"k" * 32
@@ -100,3 +100,16 @@ def test_a_hand_written_key_and_a_too_short_one(tmp_path: Path) -> None:
     assert "short" not in str(caught.value)  # the message names the file, never the key
     with pytest.raises(AuditKeyError, match="cannot create"):
         load_or_create_key(tmp_path / "missing-directory" / "audit.key")
+
+
+def test_a_999s_codes_are_its_error_codes_only() -> None:
+    ack = (
+        "ISA*00*          *00*          *ZZ*CMS            *ZZ*DEMO0001       *261122*0900*^*00501*000000001*0*P*|~"
+        "GS*FA*CMS*DEMO0001*20261122*090000*1*X*005010X231A1~ST*999*0001*005010X231A1~AK1*HS*5014*005010X279A1~"
+        "AK2*270*0001*005010X279A1~IK3*NM1*8*2100C*8~CTX*TRN02|T1~IK4*3||1*1035*6*D0E~IK3*EQ*11*2110C*8~"
+        "IK4*1||1*1365*7*ZZ~IK5*R*5~AK9*R*1*1*0~SE*9*0001~GE*1*1~IEA*1*000000001~"
+    )
+    assert codes_of_999(ack.encode()) == ("IK3-8", "IK4-6", "IK4-7", "IK5-5")  # not the bad value D0E
+    group = ack.replace("AK9*R*1*1*0~", "AK9*R*1*1*0*1*2~")
+    assert codes_of_999(group.encode())[-2:] == ("AK9-1", "AK9-2")
+    assert codes_of_999(b"HETS not an interchange") == ()

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import attrs
 
 from hetsock.logs import LOGGER_NAME, log_event
-from hetsock.pipeline import Reply
+from hetsock.pipeline import Reply, ReplyKind
 
 logger = logging.getLogger(LOGGER_NAME + ".server")
 
@@ -160,14 +160,40 @@ class Stats(Observer):
 
 
 def reply_codes(reply: Reply) -> tuple[str, ...]:
-    """The codes a reply carries: AAA reasons, the TA1 note or the proprietary error code."""
+    """The codes a reply carries: AAA reasons (``AAA41``), the TA1 note (``TA1-024``), a 999's
+    error codes (``IK3-8``, ``IK4-7``, ``IK5-5``, ``AK9-1``) or the proprietary error code."""
     if reply.aaa_codes:
         return tuple(f"AAA{code}" for code in reply.aaa_codes)
     if reply.ta1_note:
         return (f"TA1-{reply.ta1_note}",)
     if reply.error_code:
         return (reply.error_code,)
+    if reply.kind is ReplyKind.ACK_999:
+        return codes_of_999(reply.payload)
     return ()
+
+
+#: For each 999 segment, the elements (1-based) holding error codes: IK304, IK403, IK502-IK506, AK905-AK909.
+_CODE_ELEMENTS_999 = {"IK3": (4,), "IK4": (3,), "IK5": (2, 3, 4, 5, 6), "AK9": (5, 6, 7, 8, 9)}
+_MAX_CODES_999 = 16
+
+
+def codes_of_999(payload: bytes) -> tuple[str, ...]:
+    """The distinct error codes in a 999 we rendered, in order (``IK3-8``...); () if unreadable.
+    Only codes: never IK404's copy of a bad value or the CTX business unit."""
+    text = payload.decode("latin-1")
+    if len(text) < 106 or not text.startswith("ISA"):
+        return ()
+    separator, terminator = text[3], text[105]
+    codes: dict[str, None] = {}
+    for segment in text.split(terminator):
+        elements = segment.strip().split(separator)
+        for position in _CODE_ELEMENTS_999.get(elements[0], ()):
+            if position < len(elements) and elements[position].isalnum():
+                codes[f"{elements[0]}-{elements[position]}"] = None
+        if len(codes) >= _MAX_CODES_999:
+            break
+    return tuple(codes)[:_MAX_CODES_999]
 
 
 @attrs.define
