@@ -54,7 +54,7 @@ def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str
 
 
 async def test_metrics_after_a_scripted_exchange(store: SqliteStore, tmp_path: Path) -> None:
-    config = ops_config(tmp_path, metrics=True, idle_timeout=0.3, message_deadline=0.4)
+    config = ops_config(tmp_path, metrics=True, idle_timeout=0.5, message_deadline=1.0)
     mix = traffic()
     async with running_worker(config, Services(REGISTRY, store)) as worker:
         assert worker.metrics_address is not None
@@ -71,12 +71,12 @@ async def test_metrics_after_a_scripted_exchange(store: SqliteStore, tmp_path: P
         await framing.close()
         idle = await Client.connect(port)  # says nothing: closed by the idle rule
         await idle.reader.closed()
-        slow = await Client.connect(port)  # a byte every 0.1 s keeps it from idling, never finishes a message
-        with trio.move_on_after(2):
+        slow = await Client.connect(port)  # a byte every 0.05 s keeps it from idling, never finishes a message
+        with trio.move_on_after(3):
             try:
                 for byte in b"\x010000000300\x02ISA" * 10:
                     await slow.reader.send(bytes([byte]), framed=True)
-                    await trio.sleep(0.1)
+                    await trio.sleep(0.05)
             except trio.BrokenResourceError:  # closed by the server at the deadline
                 pass
         await slow.close()
