@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hetsock.cli_audit import add_audit_commands
 from hetsock.cli_client import add_client_commands
 from hetsock.cli_loadtest import add_loadtest_command
 from hetsock.cli_seed import add_seed_command
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(commands)
     add_client_commands(commands)
     add_loadtest_command(commands)
+    add_audit_commands(commands)
     return parser
 
 

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import trio
 
+from hetsock.audit.database import AuditDatabaseError
+from hetsock.audit.record import AuditKeyError
 from hetsock.config import DEFAULT_CONFIG_PATH, Config, ConfigError
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.logs import LOGGER_NAME, configure_logging, log_event
 from hetsock.pipeline import Services
 from hetsock.registry import RegistryError
-from hetsock.server.listener import serve
+from hetsock.server.operations import prepare, run_worker
 from hetsock.server.tls import TlsSetupError, server_context
 from hetsock.server.workers import Supervisor, reserve_port, worker_command
 from hetsock.services import open_services
@@ -94,13 +96,20 @@ def _run_worker(config: Config, config_path: Path | None, host: str, port: int, 
     except (RegistryError, StoreUnavailableError) as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return EXIT_FAILED
+    try:
+        operations = prepare(config, worker=index)
+    except (AuditKeyError, AuditDatabaseError) as error:
+        services.store.close()
+        print(f"hetsock: audit trail: {error}", file=sys.stderr)
+        return EXIT_FAILED
     # Everything loaded so far lives as long as the process: keep the collector off it.
     gc.collect()
     gc.freeze()
     run = functools.partial(
-        serve,
+        run_worker,
         config,
         services,
+        operations,
         host=host,
         port=port,
         worker=index,
@@ -114,6 +123,7 @@ def _run_worker(config: Config, config_path: Path | None, host: str, port: int, 
         print(f"hetsock: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        operations.close()
         services.store.close()
     return EXIT_OK
 
@@ -125,6 +135,11 @@ def _supervise(
         _open_services(config).store.close()  # create the demo store once, before the workers race for it
     except (RegistryError, StoreUnavailableError) as error:
         print(f"hetsock: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        prepare(config).close()  # the audit key and database too
+    except (AuditKeyError, AuditDatabaseError) as error:
+        print(f"hetsock: audit trail: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
         shared_port, holder = reserve_port(host, port)

@@ -110,6 +110,58 @@ class TlsConfig:
 
 
 @attrs.frozen
+class AuditConfig:
+    """The ``[audit]`` section: the audit trail, one record per request answered (README, "Audit")."""
+
+    enabled: bool = True
+    #: The SQLite audit database; ``None``: ``audit.sqlite3`` beside the store file.
+    path: Path | None = None
+    #: The file holding the HMAC key for the MBI hash; ``None``: ``audit.key`` beside the store
+    #: file. Created (32 random bytes, mode 0600) on the first start if missing.
+    secret_file: Path | None = None
+    #: Seconds between writes: a crash loses at most this much of the trail.
+    flush_interval: float = 1.0
+    #: Records per database transaction, at most.
+    batch_size: int = 1000
+    #: Records a worker holds while the database cannot be written; beyond it they are dropped (counted, logged).
+    max_backlog: int = 100_000
+    #: Days records are kept (pruned by worker 0's writer); 0 keeps them for ever.
+    retention_days: int = 90
+
+
+@attrs.frozen
+class EnforcementConfig:
+    """The ``[enforcement]`` section: CMS's per-submitter rules. The report always measures against
+    these thresholds; with ``enabled`` the server also suspends (README, "Enforcement")."""
+
+    enabled: bool = False
+    #: Share of 271 transactions that must carry a valid NPI linked to the submitter.
+    npi_threshold: float = 0.995
+    #: Seconds of traffic the share is measured over (rolling).
+    npi_window: float = 86_400.0
+    #: Transactions in the window before the share is judged at all.
+    min_transactions: int = 200
+    #: Inquiries for one NPI and one beneficiary in a day; more are "repeated inquiries".
+    repeat_limit: int = 10
+    #: Seconds a submitter under the NPI threshold is suspended (HETS: 24 hours).
+    submitter_suspension: float = 86_400.0
+    #: Seconds a submitter/NPI link over the repeat limit is suspended.
+    link_suspension: float = 86_400.0
+    #: Seconds between the server's reads of the suspension table (``hetsock submitters``).
+    poll_interval: float = 2.0
+
+
+@attrs.frozen
+class MetricsConfig:
+    """The ``[metrics]`` section: Prometheus ``/metrics`` and ``/health`` over HTTP, one port per
+    worker (worker ``w`` listens on ``port + w``; port 0: any free port, logged)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9270
+
+
+@attrs.frozen
 class Config:
     """The whole configuration."""
 
@@ -119,6 +171,19 @@ class Config:
     server: ServerConfig = ServerConfig()
     maintenance: MaintenanceSchedule = attrs.field(factory=MaintenanceSchedule)
     tls: TlsConfig = TlsConfig()
+    audit: AuditConfig = AuditConfig()
+    enforcement: EnforcementConfig = EnforcementConfig()
+    metrics: MetricsConfig = MetricsConfig()
+
+    @property
+    def audit_path(self) -> Path:
+        """The audit database file (``[audit] path``, else beside the store)."""
+        return self.audit.path or self.store.path.parent / "audit.sqlite3"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key file (``[audit] secret_file``, else beside the store)."""
+        return self.audit.secret_file or self.store.path.parent / "audit.key"
 
     @classmethod
     def from_toml(cls, path: Path) -> Config:
@@ -161,6 +226,9 @@ class Config:
             _server(_section(raw, "server", source), source),
             maintenance,
             _tls(_section(raw, "tls", source), source),
+            _audit(_section(raw, "audit", source), source),
+            _enforcement(_section(raw, "enforcement", source), source),
+            _metrics(_section(raw, "metrics", source), source),
         )
 
     @classmethod
@@ -227,6 +295,57 @@ def _tls(section: dict[str, Any], source: str) -> TlsConfig:
         key=Path(paths["key"]) if paths["key"] else None,
         client_ca=Path(paths["client_ca"]) if paths["client_ca"] else None,
         handshake_timeout=_seconds(section, "handshake_timeout", 5.0, source),
+    )
+
+
+def _audit(section: dict[str, Any], source: str) -> AuditConfig:
+    defaults = AuditConfig()
+    path = _typed(section, "path", str, "", source)
+    secret = _typed(section, "secret_file", str, "", source)
+    retention = _typed(section, "retention_days", int, defaults.retention_days, source)
+    if isinstance(retention, bool) or retention < 0:
+        raise ConfigError(f"{source}: retention_days must be 0 (keep) or a positive number of days")
+    return AuditConfig(
+        enabled=_typed(section, "enabled", bool, defaults.enabled, source),
+        path=Path(path) if path else None,
+        secret_file=Path(secret) if secret else None,
+        flush_interval=_seconds(section, "flush_interval", defaults.flush_interval, source),
+        batch_size=_positive(section, "batch_size", defaults.batch_size, source),
+        max_backlog=_positive(section, "max_backlog", defaults.max_backlog, source),
+        retention_days=retention,
+    )
+
+
+def _enforcement(section: dict[str, Any], source: str) -> EnforcementConfig:
+    defaults = EnforcementConfig()
+    threshold = section.get("npi_threshold", defaults.npi_threshold)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise ConfigError(f"{source}: npi_threshold must be a share from 0 to 1 (0.995 for 99.5 %)")
+
+    def seconds(key: str) -> float:
+        return _seconds(section, key, getattr(defaults, key), source)
+
+    return EnforcementConfig(
+        enabled=_typed(section, "enabled", bool, defaults.enabled, source),
+        npi_threshold=float(threshold),
+        npi_window=seconds("npi_window"),
+        min_transactions=_positive(section, "min_transactions", defaults.min_transactions, source),
+        repeat_limit=_positive(section, "repeat_limit", defaults.repeat_limit, source),
+        submitter_suspension=seconds("submitter_suspension"),
+        link_suspension=seconds("link_suspension"),
+        poll_interval=seconds("poll_interval"),
+    )
+
+
+def _metrics(section: dict[str, Any], source: str) -> MetricsConfig:
+    defaults = MetricsConfig()
+    port = _typed(section, "port", int, defaults.port, source)
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"{source}: metrics port must be 0 to 65535")
+    return MetricsConfig(
+        enabled=_typed(section, "enabled", bool, defaults.enabled, source),
+        host=_typed(section, "host", str, defaults.host, source),
+        port=port,
     )
 
 

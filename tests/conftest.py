@@ -1,4 +1,5 @@
-"""Shared test fixtures: the sample interchanges under tests/data, and PostgreSQL (see pg.py)."""
+"""Shared test fixtures: the sample interchanges under tests/data, PostgreSQL (see pg.py), and the
+session's patient-data scan (see phi.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pg
+import phi
 import pytest
 
 DATA = Path(__file__).parent / "data"
@@ -28,3 +30,23 @@ def pg_database() -> Iterator[pg.PgDatabase]:
 def pg_schema(pg_database: pg.PgDatabase) -> Iterator[pg.PgSchema]:
     """A fresh, empty schema in the session's database, dropped after the test."""
     yield from pg.fresh_schema(pg_database)
+
+
+@pytest.fixture(autouse=True)
+def _collect_logs() -> None:
+    """Every test's ``hetsock`` log records go to the session's patient-data scan (tests/phi.py)."""
+    phi.arm()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log line of the session holds a demo fixture's patient data."""
+    leaks = phi.find_patient_data(phi.LOG_LINES)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(f"PATIENT DATA IN LOGS: {len(leaks)} line(s) of {len(phi.LOG_LINES)}", red=True)
+            for what, line in leaks[:20]:
+                reporter.write_line(f"  {what}: {line[:300]}", red=True)
+    elif reporter is not None:
+        reporter.write_line(f"patient-data scan: {len(phi.LOG_LINES)} log lines, no fixture data")

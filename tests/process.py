@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+from phi import LOG_LINES
+
 from hetsock.wire.framing import Mode, wrap
 from hetsock.wire.replies import ReplyFramingError, ReplyReceiver
 
@@ -20,14 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def write_config(directory: Path, *, beneficiaries: int = 2000, extra: str = "", dsn: str = "") -> Path:
     """A configuration in ``directory``: its own SQLite store (created on first start), or the
-    PostgreSQL store at ``dsn``, and a copy of the demo registry."""
+    PostgreSQL store at ``dsn``, a copy of the demo registry and the audit database (beside the
+    store); metrics off unless ``extra`` has a ``[metrics]`` section."""
     registry = directory / "submitters.toml"
     registry.write_text((ROOT / "config" / "submitters.toml").read_text())
     config = directory / "hetsock.toml"
     store = f'dsn = "{dsn}"\n' if dsn else ""
+    metrics = "" if "[metrics]" in extra else "[metrics]\nenabled = false\n\n"
     config.write_text(
         f'[store]\npath = "{directory / "store.sqlite3"}"\ndemo_beneficiaries = {beneficiaries}\n{store}\n'
-        f'[eligibility]\nregistry = "{registry}"\n\n{extra}'
+        f'[eligibility]\nregistry = "{registry}"\n\n{metrics}{extra}'
     )
     return config
 
@@ -56,6 +60,7 @@ class ServerProcess:
         for line in self.process.stderr:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
+                LOG_LINES.append(line)  # for the session's patient-data scan (tests/phi.py)
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()

@@ -524,4 +524,17 @@ async def test_a_pipelining_client_that_never_reads_cannot_grow_the_server_buffe
         await trio.sleep(30.0)
         await client.aclose()
     assert recorder.closed[0][1] is CloseReason.WRITE_TIMEOUT
-    assert recorder.exchanges == []  # the one reply never got out
+    assert [e.delivered for e in recorder.exchanges] == [False]  # the one reply never got out
+
+
+async def test_stop_as_a_read_completes_still_answers_what_was_read(store: SqliteStore, recorder: Recorder) -> None:
+    state = make_state(store, recorder=recorder)
+    async with trio.open_nursery() as nursery:
+        reader, connection = await open_connection(nursery, state)
+        await trio.testing.wait_all_tasks_blocked()  # the server waits in its read
+        await reader.send(SPECIMEN)  # its read completes (the task is now runnable) ...
+        connection.stop()  # ... and the stop comes before it runs
+        assert reply_kind(await reader.reply()) == "271"
+        await reader.closed()
+    assert recorder.closed[0][1:] == (CloseReason.SHUTDOWN, 1)
+    assert [e.delivered for e in recorder.exchanges] == [True]

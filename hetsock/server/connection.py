@@ -169,51 +169,58 @@ class Connection:
     async def _serve(self) -> tuple[CloseReason, bool]:
         """The loop; returns why it ended and whether an error reply was sent just before.
 
-        One cancel scope serves the whole connection (cheaper than one per read and per write):
-        its deadline is the idle/message deadline while reading and ``reply_timeout`` while
-        answering, and :attr:`_phase` says which one expired."""
+        One cancel scope serves the connection (cheaper than one per read and per write): its
+        deadline is the idle/message deadline while reading and ``reply_timeout`` while answering,
+        and :attr:`_phase` says which one expired. A cancellation (stop(), or the deadline) that
+        comes as a read completes must not cost the request that read brought: the loop then
+        leaves the cancelled scope and carries on in a fresh one."""
         settings = self.state.settings
         receiver = self.receiver
         clock = trio.current_time
         last_activity = last_chunk = clock()
         message_started_at: float | None = None
         idle_deadline = message_deadline = math.inf
-        with trio.CancelScope() as scope:
-            self._scope = scope
-            while True:
-                event = receiver.next_event()
-                if isinstance(event, Message):
-                    message_started_at = None
-                    self._phase = _Phase.ANSWERING
-                    scope.deadline = clock() + settings.reply_timeout
-                    close = await self._answer(event)
-                    last_activity = clock()
-                    if close is not None:
-                        return close, True
-                    continue
-                if isinstance(event, FramingError):
-                    code = event.code
-                    self._phase = _Phase.ANSWERING
-                    scope.deadline = clock() + settings.reply_timeout
-                    await self._send_error(code)
-                    reason = CloseReason.TOO_LARGE if code is ErrorCode.MESSAGE_TOO_LARGE else CloseReason.FRAMING
-                    return reason, True
-                if isinstance(event, EndOfStream):
-                    return CloseReason.PEER_CLOSED, False
-                # NEED_DATA: read, unless stopping.
-                if self._stopping:
-                    return CloseReason.SHUTDOWN, False
-                if message_started_at is None and receiver.message_started:
-                    message_started_at = last_chunk
-                idle_deadline = last_activity + settings.idle_timeout
-                message_deadline = math.inf
-                if message_started_at is not None:
-                    message_deadline = message_started_at + settings.message_deadline
-                scope.deadline = min(idle_deadline, message_deadline)
-                self._phase = _Phase.READING
-                data = await self.stream.receive_some(RECEIVE_SIZE)
-                last_activity = last_chunk = clock()
-                receiver.receive_data(data)
+        while True:
+            with trio.CancelScope() as scope:
+                self._scope = scope
+                while True:
+                    event = receiver.next_event()
+                    if isinstance(event, Message):
+                        message_started_at = None
+                        self._phase = _Phase.ANSWERING
+                        scope.deadline = clock() + settings.reply_timeout
+                        close = await self._answer(event)
+                        last_activity = clock()
+                        if close is not None:
+                            return close, True
+                        continue
+                    if isinstance(event, FramingError):
+                        code = event.code
+                        self._phase = _Phase.ANSWERING
+                        scope.deadline = clock() + settings.reply_timeout
+                        await self._send_error(code)
+                        too_large = code is ErrorCode.MESSAGE_TOO_LARGE
+                        return (CloseReason.TOO_LARGE if too_large else CloseReason.FRAMING), True
+                    if isinstance(event, EndOfStream):
+                        return CloseReason.PEER_CLOSED, False
+                    # NEED_DATA: read, unless stopping.
+                    if self._stopping:
+                        return CloseReason.SHUTDOWN, False
+                    if message_started_at is None and receiver.message_started:
+                        message_started_at = last_chunk
+                    idle_deadline = last_activity + settings.idle_timeout
+                    message_deadline = math.inf
+                    if message_started_at is not None:
+                        message_deadline = message_started_at + settings.message_deadline
+                    scope.deadline = min(idle_deadline, message_deadline)
+                    self._phase = _Phase.READING
+                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    last_activity = last_chunk = clock()
+                    receiver.receive_data(data)
+                    if scope.cancel_called:  # stop() or the deadline came as this read completed:
+                        break  # what was read is answered, in a fresh scope
+            if scope.cancelled_caught:
+                break
         # The scope expired, or stop() cancelled the read.
         if self._phase is _Phase.ANSWERING:
             return CloseReason.WRITE_TIMEOUT, False
@@ -241,10 +248,7 @@ class Connection:
             close = CloseReason.LIMIT
         else:
             reply = await self._respond(payload, now)
-        await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
-        state.observer.request_answered(
-            Exchange(self.info, reply, now, state.wall_clock(), trio.current_time() - received_at)
-        )
+        await self._write_reported(reply, now, received_at)
         return close
 
     def _certificate_allowed(self, payload: bytes) -> bool:
@@ -282,9 +286,21 @@ class Connection:
     async def _send_error(self, code: ErrorCode) -> None:
         now = self.state.wall_clock()
         reply = proprietary_reply(code, now)
-        await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
         self.requests += 1
-        self.state.observer.request_answered(Exchange(self.info, reply, now, self.state.wall_clock(), 0.0))
+        await self._write_reported(reply, now, trio.current_time())
+
+    async def _write_reported(self, reply: Reply, received: dt.datetime, received_at: float) -> None:
+        """Write ``reply`` and report the exchange to the observer, also when the write fails
+        (``delivered=False``; the failure then propagates)."""
+        delivered = False
+        try:
+            await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
+            delivered = True
+        finally:
+            state = self.state
+            latency = trio.current_time() - received_at
+            exchange = Exchange(self.info, reply, received, state.wall_clock(), latency, delivered)
+            state.observer.request_answered(exchange)
 
 
 class _Phase(enum.Enum):

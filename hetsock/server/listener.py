@@ -87,6 +87,24 @@ class Server:
     _force: trio.CancelScope | None = None
     connections: set[Connection] = attrs.field(factory=set)
     _idle: trio.Event = attrs.field(factory=trio.Event)
+    #: The registry as its file says; requests see ``registry_view(base_registry)``.
+    base_registry: Registry | None = None
+    #: Laid over every registry the server answers with (enforcement's suspensions), or nothing.
+    registry_view: Callable[[Registry], Registry] | None = None
+    #: Called after every reload (SIGHUP), e.g. to reread the suspension table at once.
+    reload_hooks: list[Callable[[], None]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        if self.base_registry is None:
+            self.base_registry = self.state.services.registry
+        self.refresh_registry()
+
+    def refresh_registry(self) -> None:
+        """Answer with ``registry_view(base_registry)`` from now on (call when the view changed)."""
+        registry = self.base_registry or self.state.services.registry
+        if self.registry_view is not None:
+            registry = self.registry_view(registry)
+        self.state.services = attrs.evolve(self.state.services, registry=registry)
 
     @property
     def port(self) -> int:
@@ -107,7 +125,8 @@ class Server:
             log_event(logger, "reload-failed", level=logging.WARNING, what="registry", detail=str(error))
             ok = False
         else:
-            self.state.services = attrs.evolve(self.state.services, registry=registry)
+            self.base_registry = registry
+            self.refresh_registry()
         schedule: MaintenanceSchedule | None = None
         if self.config_path is not None:
             try:
@@ -125,6 +144,8 @@ class Server:
             maintenance_windows=len(self.state.schedule.windows),
             ok=ok,
         )
+        for hook in self.reload_hooks:
+            hook()
         return ok
 
     def _connection_ended(self) -> None:
@@ -177,6 +198,7 @@ async def serve(
     config_path: Path | None = None,
     observers: list[Observer] | None = None,
     responder: Responder | None = None,
+    registry_view: Callable[[Registry], Registry] | None = None,
     wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
     handle_signals: bool = False,
     task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
@@ -185,7 +207,9 @@ async def serve(
 
     ``host``/``port`` override the configuration's (port 0: any free port). ``observers`` receive
     the server's events besides its own statistics and logs; ``responder`` replaces the pipeline
-    (tests). With ``handle_signals`` (main thread only): SIGTERM/SIGINT shut down, SIGHUP reloads.
+    (tests); ``registry_view`` is laid over the registry now and after every reload (enforcement's
+    suspensions). With ``handle_signals`` (main thread only): SIGTERM/SIGINT shut down, SIGHUP
+    reloads.
     """
     settings = config.server
     stats = Stats()
@@ -204,7 +228,7 @@ async def serve(
         settings.host if host is None else host, settings.port if port is None else port, reuse_port=reuse_port
     )
     addresses = [_address(listener) for listener in listeners]
-    server = Server(state, addresses, config, config_path, stats)
+    server = Server(state, addresses, config, config_path, stats, registry_view=registry_view)
     async with trio.open_nursery() as outer:
         if handle_signals:
             outer.start_soon(_watch_signals, server)
@@ -383,11 +407,16 @@ async def _refuse(
             glance = glance_untrusted(first[WRAPPER_HEADER_LENGTH:] if first[:1] == b"\x01" else first)
             now = state.wall_clock()
             reply = proprietary_reply(code, now, trace_id=glance.control_number, submitter_id=glance.sender_id)
-            with trio.move_on_after(REFUSE_WAIT):
-                await stream.send_all(wrap(reply.payload, framing_of(first)))
-            if first:  # the client sent something and got an answer: audit it
-                info = ConnectionInfo(state.new_connection_id(), peer_host, peer_port, state.worker, now)
-                state.observer.request_answered(Exchange(info, reply, now, state.wall_clock(), 0.0))
+            delivered = False
+            try:
+                with trio.move_on_after(REFUSE_WAIT):
+                    await stream.send_all(wrap(reply.payload, framing_of(first)))
+                    delivered = True
+            finally:
+                if first:  # the client sent something and was answered: audit it
+                    info = ConnectionInfo(state.new_connection_id(), peer_host, peer_port, state.worker, now)
+                    exchange = Exchange(info, reply, now, state.wall_clock(), 0.0, delivered)
+                    state.observer.request_answered(exchange)
             await close_after_error(stream)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass

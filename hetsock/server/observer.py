@@ -6,8 +6,15 @@ raise: they run on the event loop between a reply and the next read. An observer
 (the audit trail's database) queues the record and writes it from a task of its own.
 
 :class:`Stats` counts what an operator (and the metrics endpoint) wants to see; :class:`LogObserver`
-writes one structured line per connection closed (and, at debug level, per request); neither holds
-patient data: only addresses, submitter IDs, control numbers, kinds, codes and counts.
+writes one structured line per connection opened and closed (and, at debug level, per request);
+neither holds patient data: only addresses, submitter IDs, control numbers, kinds, codes and counts.
+
+Every request the server answers is reported once through :meth:`Observer.request_answered`:
+pipeline replies, the proprietary errors the server makes itself (framing, size, maintenance,
+overload, limits) and refusals at accept when the client had sent bytes. A reply whose write
+failed (the peer reset or closed, stopped reading past ``reply_timeout``, or shutdown cancelled
+the write) is reported too, with ``delivered=False``: the request was read and answered, the
+answer did not reach the socket, and the audit trail says so.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Sequence
 import attrs
 
 from hetsock.logs import LOGGER_NAME, log_event
-from hetsock.pipeline import Reply
+from hetsock.pipeline import Reply, ReplyKind
 
 logger = logging.getLogger(LOGGER_NAME + ".server")
 
@@ -72,6 +79,8 @@ class Exchange:
     received: dt.datetime  #: wall clock, when the message's last byte was read
     replied: dt.datetime  #: wall clock, when the reply's last byte was handed to the socket
     latency: float  #: seconds, monotonic, from received to replied
+    #: False when the reply could not be written in full (peer gone, write timeout, cancelled).
+    delivered: bool = True
 
 
 class Observer:
@@ -84,7 +93,8 @@ class Observer:
         """A connection was refused at accept (limit or maintenance): error sent, closed."""
 
     def request_answered(self, exchange: Exchange) -> None:
-        """A reply was written in full."""
+        """A request was answered: its reply written in full, or (``exchange.delivered`` false)
+        the write failed."""
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
         """A served connection ended."""
@@ -150,19 +160,54 @@ class Stats(Observer):
 
 
 def reply_codes(reply: Reply) -> tuple[str, ...]:
-    """The codes a reply carries: AAA reasons, the TA1 note or the proprietary error code."""
+    """The codes a reply carries: AAA reasons (``AAA41``), the TA1 note (``TA1-024``), a 999's
+    error codes (``IK3-8``, ``IK4-7``, ``IK5-5``, ``AK9-1``) or the proprietary error code."""
     if reply.aaa_codes:
         return tuple(f"AAA{code}" for code in reply.aaa_codes)
     if reply.ta1_note:
         return (f"TA1-{reply.ta1_note}",)
     if reply.error_code:
         return (reply.error_code,)
+    if reply.kind is ReplyKind.ACK_999:
+        return codes_of_999(reply.payload)
     return ()
+
+
+#: For each 999 segment, the elements (1-based) holding error codes: IK304, IK403, IK502-IK506, AK905-AK909.
+_CODE_ELEMENTS_999 = {"IK3": (4,), "IK4": (3,), "IK5": (2, 3, 4, 5, 6), "AK9": (5, 6, 7, 8, 9)}
+_MAX_CODES_999 = 16
+
+
+def codes_of_999(payload: bytes) -> tuple[str, ...]:
+    """The distinct error codes in a 999 we rendered, in order (``IK3-8``...); () if unreadable.
+    Only codes: never IK404's copy of a bad value or the CTX business unit."""
+    text = payload.decode("latin-1")
+    if len(text) < 106 or not text.startswith("ISA"):
+        return ()
+    separator, terminator = text[3], text[105]
+    codes: dict[str, None] = {}
+    for segment in text.split(terminator):
+        elements = segment.strip().split(separator)
+        for position in _CODE_ELEMENTS_999.get(elements[0], ()):
+            if position < len(elements) and elements[position].isalnum():
+                codes[f"{elements[0]}-{elements[position]}"] = None
+        if len(codes) >= _MAX_CODES_999:
+            break
+    return tuple(codes)[:_MAX_CODES_999]
 
 
 @attrs.define
 class LogObserver(Observer):
-    """One line per connection closed (info) and per request answered (debug)."""
+    """One line per connection opened and closed (info) and per request answered (debug)."""
+
+    def connection_opened(self, connection: ConnectionInfo) -> None:
+        log_event(
+            logger,
+            "connection-opened",
+            conn=connection.id,
+            peer=f"{connection.peer_host}:{connection.peer_port}",
+            worker=connection.worker,
+        )
 
     def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
         log_event(logger, "connection-refused", peer=peer_host, reason=reason.value, code=error_code)
@@ -180,6 +225,7 @@ class LogObserver(Observer):
                 kind=reply.kind.value,
                 codes=",".join(reply_codes(reply)) or "-",
                 ms=round(exchange.latency * 1000, 3),
+                delivered=exchange.delivered,
             )
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:

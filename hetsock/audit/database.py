@@ -1,0 +1,135 @@
+"""The audit database contract: what the trail, enforcement, the report and ``hetsock
+submitters`` ask of any database (SQLite today, :mod:`hetsock.audit.sqlite`; PostgreSQL later).
+
+Three kinds of data:
+
+* **records** (:class:`~hetsock.audit.record.AuditRecord`), appended in batches, one transaction
+  per :meth:`AuditDatabase.write`, read back in time order for the report, pruned by age;
+* **NPI usage**, a per-submitter, per-minute tally (271 transactions, and those with a valid,
+  linked NPI) kept by :meth:`~AuditDatabase.write` in the same transaction, so the 99.5 % rule is
+  judged over a day without rereading a day of records;
+* **suspensions** (:class:`Suspension`): a submitter, or one submitter/NPI link, suspended from a
+  time until a time (or until reinstated), by enforcement or by an operator. The server lays the
+  active ones over the registry file (a suspended submitter gets ``SBY00502``, a suspended link
+  AAA 41), and they outlive reloads and restarts because they live here, not in the registry.
+
+Several processes (the workers, ``hetsock submitters``, ``hetsock audit report``) use one
+database at once; an implementation makes each method atomic and safe against the others.
+Every failure is :class:`AuditDatabaseError`, whose message names the database and the fault,
+never a record's content. Times are seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+import attrs
+
+from hetsock.audit.record import AuditRecord
+
+
+class AuditDatabaseError(Exception):
+    """The audit database cannot be opened, read or written (locked too long, disk full, corrupt)."""
+
+
+#: A suspension's target: ``(submitter, npi)``; npi ``""`` is the whole submitter.
+Target = tuple[str, str]
+
+
+class Reason:
+    """Why a suspension was made (the ``reason`` column and log field)."""
+
+    #: Under the valid-linked-NPI threshold over the window (the whole submitter).
+    NPI_THRESHOLD = "npi-threshold"
+    #: Over the repeat limit for one NPI and beneficiary in a day (the submitter/NPI link).
+    REPEATS = "repeats"
+    #: Suspended by an operator with ``hetsock submitters suspend``.
+    MANUAL = "manual"
+
+
+@attrs.frozen
+class Suspension:
+    """One suspension. ``until`` ``None``: until reinstated; ``lifted``: when it was reinstated."""
+
+    submitter: str
+    npi: str  #: '' for the whole submitter
+    reason: str
+    detail: str
+    since: float
+    until: float | None
+    lifted: float | None = None
+    id: int = 0
+
+    @property
+    def target(self) -> Target:
+        return (self.submitter, self.npi)
+
+    def active_at(self, now: float) -> bool:
+        return self.lifted is None and self.since <= now and (self.until is None or now < self.until)
+
+    def ended_at(self) -> float | None:
+        """When it ended or will end: reinstated, else its ``until``."""
+        return self.lifted if self.lifted is not None else self.until
+
+
+@attrs.frozen
+class Usage:
+    """A submitter's 271 transactions in a span, and how many had a valid, linked NPI."""
+
+    total: int = 0
+    valid: int = 0
+
+
+class AuditDatabase(Protocol):
+    """An audit database. Each method is one transaction; all raise :class:`AuditDatabaseError`."""
+
+    def describe(self) -> str:
+        """Which database, for log lines (``sqlite:<path>``); never credentials."""
+        ...
+
+    def write(self, records: Sequence[AuditRecord]) -> None:
+        """Append ``records`` and add them to the NPI usage tally, all or nothing."""
+        ...
+
+    def records(
+        self, *, since: float | None = None, until: float | None = None, submitter: str | None = None
+    ) -> Iterator[AuditRecord]:
+        """Records received in ``[since, until)`` (optionally one submitter's), oldest first."""
+        ...
+
+    def prune(self, before: float, *, limit: int) -> int:
+        """Delete at most ``limit`` records (and tally minutes) older than ``before``; how many records."""
+        ...
+
+    def npi_usage(self, submitters: Iterable[str], since: dict[str, float]) -> dict[str, Usage]:
+        """Each submitter's usage from ``since[submitter]`` on (exactly: the tally's whole minutes,
+        and the records of the part-minute before the first of them)."""
+        ...
+
+    def pair_counts(
+        self, pairs: Iterable[tuple[str, str, str, str]], since: dict[Target, float]
+    ) -> dict[tuple[str, str, str, str], int]:
+        """For each ``(submitter, npi, mbi_hash, day)``: records that day received from
+        ``since[(submitter, npi)]`` on (0 when absent)."""
+        ...
+
+    def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
+        """Active suspensions at ``now``; with ``now`` None, every suspension ever (newest first)."""
+        ...
+
+    def suspend(self, suspension: Suspension, *, now: float) -> bool:
+        """Record ``suspension`` unless one for the same target is active at ``now``; whether it was."""
+        ...
+
+    def reinstate(self, target: Target, *, now: float) -> int:
+        """Lift the target's active suspensions at ``now``; how many."""
+        ...
+
+    def last_ended(self, targets: Iterable[Target], *, now: float) -> dict[Target, float]:
+        """For each target with a suspension that has ended by ``now``, when the latest one ended."""
+        ...
+
+    def close(self) -> None:
+        """Release the database; closing twice is harmless."""
+        ...

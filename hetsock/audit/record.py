@@ -1,0 +1,151 @@
+"""The audit record: one per request answered, built from the server's :class:`Exchange`.
+
+A record holds who asked (worker, connection, originating address and port, submitter ISA06,
+NPI), what (BHT03, ISA13, TRN02s, service types), what they got (reply kind, its codes: AAA
+reasons, TA1 note or proprietary error code, the AAA loop), whether the reply reached the socket,
+and when (received, replied, latency). It never holds the MBI: ``mbi_hash`` is
+HMAC-SHA256(key, MBI) (its first 128 bits, in hex), so the trail can count inquiries per beneficiary (the repeat rule)
+and an operator holding the key can find one beneficiary's records, while the trail alone says
+nothing about who anyone is. Names and birth dates are not recorded at all.
+
+The key lives in a file (``[audit] secret_file``), created with 32 random bytes on the first
+start; all workers and every later run read the same file. Replacing it starts new hashes, so
+repeats are counted afresh from then on.
+
+``npi_ok``: for a 271 (with or without AAA), whether the NPI was valid and linked to the
+submitter (no AAA 43 or 41); for other replies (TA1, 999, proprietary) ``None``: no NPI was
+judged. That is the CMS 99.5 % measure (HETS-NOTES section 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import attrs
+
+from hetsock.pipeline import ReplyKind
+from hetsock.server.observer import Exchange, reply_codes
+
+#: The AAA reasons that mean "the NPI is invalid (43) or not linked to the submitter (41)".
+NPI_FAULTS = frozenset({"41", "43"})
+#: Bytes of random key a new key file gets.
+KEY_BYTES = 32
+#: Bytes of the HMAC kept in ``mbi_hash`` (128 bits: collisions are out of reach at any volume).
+HASH_BYTES = 16
+_MIN_KEY_BYTES = 16
+
+
+class AuditKeyError(Exception):
+    """The key file cannot be read or created, or holds too short a key."""
+
+
+@attrs.frozen
+class AuditRecord:
+    """One request answered. Times are seconds since the epoch (UTC); ``day`` is the local date
+    the request was received (the repeat rule's day, as the eligibility rules' "day received")."""
+
+    received: float
+    replied: float
+    day: str
+    worker: int
+    connection: int
+    peer_host: str
+    peer_port: int
+    submitter: str
+    npi: str
+    mbi_hash: str  #: '' when the reply carries no MBI (TA1, 999, proprietary)
+    reference: str  #: BHT03
+    interchange_control: str  #: ISA13
+    traces: tuple[str, ...]  #: TRN02s
+    service_types: tuple[str, ...]
+    kind: str  #: :class:`~hetsock.pipeline.ReplyKind` value
+    codes: tuple[str, ...]  #: ``AAA41``, ``TA1-024``, ``SBY00502`` (see ``reply_codes``)
+    aaa_loop: str
+    npi_ok: bool | None
+    delivered: bool
+    latency: float  #: seconds
+
+    @property
+    def aaa_codes(self) -> tuple[str, ...]:
+        return tuple(code[3:] for code in self.codes if code.startswith("AAA"))
+
+
+def mbi_hash(key: bytes, mbi: str) -> str:
+    """HMAC-SHA256 of the MBI (trimmed, upper case) under ``key``, its first 128 bits in hex
+    (32 characters); '' for no MBI."""
+    normalized = mbi.strip().upper()
+    if not normalized:
+        return ""
+    return hmac.digest(key, normalized.encode("utf-8", "replace"), "sha256")[:HASH_BYTES].hex()
+
+
+def _epoch(moment: dt.datetime) -> float:
+    return moment.timestamp()  # a naive datetime is local time, as the server's wall clock is
+
+
+def record_of(exchange: Exchange, key: bytes) -> AuditRecord:
+    """The audit record of ``exchange``; the MBI goes in only as its keyed hash."""
+    reply = exchange.reply
+    connection = exchange.connection
+    is_271 = reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION)
+    return AuditRecord(
+        received=_epoch(exchange.received),
+        replied=_epoch(exchange.replied),
+        day=exchange.received.date().isoformat(),
+        worker=connection.worker,
+        connection=connection.id,
+        peer_host=connection.peer_host,
+        peer_port=connection.peer_port,
+        submitter=reply.submitter_id,
+        npi=reply.npi,
+        mbi_hash=mbi_hash(key, reply.member_id),
+        reference=reply.reference,
+        interchange_control=reply.interchange_control,
+        traces=reply.traces,
+        service_types=reply.service_types,
+        kind=reply.kind.value,
+        codes=reply_codes(reply),
+        aaa_loop=reply.aaa_loop,
+        npi_ok=(not NPI_FAULTS.intersection(reply.aaa_codes)) if is_271 else None,
+        delivered=exchange.delivered,
+        latency=exchange.latency,
+    )
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The audit key in ``path`` (hex text), creating the file (mode 0600, 32 random bytes) if it
+    does not exist. Raises :class:`AuditKeyError` naming the file, never the key."""
+    if not path.exists():
+        _create_key(path)
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise AuditKeyError(f"{path}: cannot read the audit key: {type(error).__name__}") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = text.encode("ascii")  # a passphrase written by hand: used as it is
+    if len(key) < _MIN_KEY_BYTES:
+        raise AuditKeyError(f"{path}: the audit key must be at least {_MIN_KEY_BYTES} bytes")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a new key beside ``path`` and link it into place: two processes racing both end up
+    reading the one that won, and nobody reads a half-written key."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(KEY_BYTES) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    except OSError as error:
+        raise AuditKeyError(f"{path}: cannot create the audit key: {error.strerror or error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)

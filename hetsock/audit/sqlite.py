@@ -1,0 +1,438 @@
+"""The audit database in one SQLite file (:class:`SqliteAuditDatabase`).
+
+Every worker process writes to the same file: WAL journal (readers never wait for the writer),
+a busy timeout (a writer waits for another's transaction instead of failing), and one
+``BEGIN IMMEDIATE`` transaction per batch, so N workers each committing about once a second
+hardly ever meet. ``synchronous = FULL``: a committed batch survives a power cut, not only a
+crash of the process. ``hetsock audit report`` and ``hetsock submitters`` open the same file
+beside the running server.
+
+Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:`MIGRATIONS`):
+
+``audit``
+    one row per record (:class:`~hetsock.audit.record.AuditRecord`); ``traces`` is a JSON array,
+    ``service_types`` and ``codes`` are comma-separated; indexed by time, by submitter and time,
+    and by (MBI hash, NPI, submitter, day) for the repeat rule.
+``npi_usage``
+    per submitter and minute (``received // 60``): 271 transactions and those with a valid,
+    linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction. A span that
+    starts inside a minute is counted from the tally's whole minutes plus that part-minute's
+    records (``audit_by_submitter``), so a reinstatement at 10:00:30 counts nothing before it.
+``suspension``
+    every suspension ever made; ``lifted`` is set when an operator reinstates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import orjson
+
+from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage
+from hetsock.audit.record import AuditRecord
+
+#: Each migration brings the schema from its index to the next version.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        received REAL NOT NULL,
+        replied REAL NOT NULL,
+        day TEXT NOT NULL,
+        worker INTEGER NOT NULL,
+        connection INTEGER NOT NULL,
+        peer_host TEXT NOT NULL,
+        peer_port INTEGER NOT NULL,
+        submitter TEXT NOT NULL,
+        npi TEXT NOT NULL,
+        mbi_hash TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        interchange_control TEXT NOT NULL,
+        traces TEXT NOT NULL,
+        service_types TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        codes TEXT NOT NULL,
+        aaa_loop TEXT NOT NULL,
+        npi_ok INTEGER,
+        delivered INTEGER NOT NULL,
+        latency REAL NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit(received);
+    CREATE INDEX audit_by_submitter ON audit(submitter, received);
+    CREATE INDEX audit_by_pair ON audit(mbi_hash, npi, submitter, day, received) WHERE mbi_hash != '';
+    CREATE TABLE npi_usage (
+        submitter TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        valid INTEGER NOT NULL,
+        PRIMARY KEY (submitter, minute)
+    ) WITHOUT ROWID;
+    CREATE TABLE suspension (
+        id INTEGER PRIMARY KEY,
+        submitter TEXT NOT NULL,
+        npi TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        since REAL NOT NULL,
+        until REAL,
+        lifted REAL
+    );
+    CREATE INDEX suspension_by_target ON suspension(submitter, npi);
+    """,
+)
+
+_COLUMNS = (
+    "received, replied, day, worker, connection, peer_host, peer_port, submitter, npi, mbi_hash, reference, "
+    "interchange_control, traces, service_types, kind, codes, aaa_loop, npi_ok, delivered, latency"
+)
+_INSERT = f"INSERT INTO audit({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_TALLY = (
+    "INSERT INTO npi_usage(submitter, minute, total, valid) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(submitter, minute) DO UPDATE SET total = total + excluded.total, valid = valid + excluded.valid"
+)
+_ACTIVE = "lifted IS NULL AND since <= ? AND (until IS NULL OR until > ?)"
+_SUSPENSION_COLUMNS = "submitter, npi, reason, detail, since, until, lifted, id"
+
+
+def _row(record: AuditRecord) -> tuple[object, ...]:
+    return (
+        record.received,
+        record.replied,
+        record.day,
+        record.worker,
+        record.connection,
+        record.peer_host,
+        record.peer_port,
+        record.submitter,
+        record.npi,
+        record.mbi_hash,
+        record.reference,
+        record.interchange_control,
+        orjson.dumps(list(record.traces)).decode(),
+        ",".join(record.service_types),
+        record.kind,
+        ",".join(record.codes),
+        record.aaa_loop,
+        None if record.npi_ok is None else int(record.npi_ok),
+        int(record.delivered),
+        record.latency,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> AuditRecord:
+    (received, replied, day, worker, connection, host, port, submitter, npi, hashed, reference, control) = row[:12]
+    traces, service_types, kind, codes, loop, npi_ok, delivered, latency = row[12:]
+    return AuditRecord(
+        received=float(received),
+        replied=float(replied),
+        day=str(day),
+        worker=int(worker),
+        connection=int(connection),
+        peer_host=str(host),
+        peer_port=int(port),
+        submitter=str(submitter),
+        npi=str(npi),
+        mbi_hash=str(hashed),
+        reference=str(reference),
+        interchange_control=str(control),
+        traces=tuple(orjson.loads(str(traces))),
+        service_types=tuple(str(service_types).split(",")) if service_types else (),
+        kind=str(kind),
+        codes=tuple(str(codes).split(",")) if codes else (),
+        aaa_loop=str(loop),
+        npi_ok=None if npi_ok is None else bool(npi_ok),
+        delivered=bool(delivered),
+        latency=float(latency),
+    )
+
+
+def _suspension(row: tuple[Any, ...]) -> Suspension:
+    submitter, npi, reason, detail, since, until, lifted, ident = row
+    return Suspension(
+        str(submitter),
+        str(npi),
+        str(reason),
+        str(detail),
+        float(since),
+        None if until is None else float(until),
+        None if lifted is None else float(lifted),
+        int(ident),
+    )
+
+
+class SqliteAuditDatabase:
+    """An :class:`~hetsock.audit.database.AuditDatabase` in one SQLite file. One connection,
+    usable from any thread one call at a time (calls are serialized); open one per task that
+    uses it concurrently (the writer, the suspension watcher)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self._path = path
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Self:
+        """Open (and with ``create``, make) the database in ``path``, applying pending migrations.
+        Raises :class:`AuditDatabaseError` (missing without ``create``, not SQLite, newer schema)."""
+        path = Path(path)
+        uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        connection: sqlite3.Connection | None = None
+        try:
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                raise AuditDatabaseError(f"{path}: cannot switch to WAL journal mode")
+            connection.execute("PRAGMA synchronous = FULL")
+            _migrate(connection, path)
+        except sqlite3.Error as error:
+            if connection is not None:
+                connection.close()
+            raise AuditDatabaseError(f"{path}: {_describe(error)}") from None
+        except BaseException:
+            if connection is not None:
+                connection.close()
+            raise
+        return cls(path, connection)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def describe(self) -> str:
+        return f"sqlite:{self._path}"
+
+    def _run(self, work: str, *args: object) -> sqlite3.Cursor:
+        try:
+            return self._connection.execute(work, args)
+        except sqlite3.Error as error:
+            raise AuditDatabaseError(f"{self._path}: {_describe(error)}") from None
+
+    def _transaction(self) -> _Transaction:
+        if self._closed:
+            raise AuditDatabaseError(f"{self._path}: the audit database is closed")
+        return _Transaction(self)
+
+    def write(self, records: Sequence[AuditRecord]) -> None:
+        if not records:
+            return
+        tally: Counter[tuple[str, int]] = Counter()
+        valid: Counter[tuple[str, int]] = Counter()
+        for record in records:
+            if record.npi_ok is not None:
+                minute = (record.submitter, int(record.received // 60))
+                tally[minute] += 1
+                valid[minute] += int(record.npi_ok)
+        with self._transaction() as connection:
+            connection.executemany(_INSERT, [_row(record) for record in records])
+            connection.executemany(_TALLY, [(s, m, n, valid[(s, m)]) for (s, m), n in tally.items()])
+
+    def records(
+        self, *, since: float | None = None, until: float | None = None, submitter: str | None = None
+    ) -> Iterator[AuditRecord]:
+        where = ["received >= ?", "received < ?"]
+        args: list[object] = [
+            since if since is not None else float("-inf"),
+            until if until is not None else float("inf"),
+        ]
+        if submitter is not None:
+            where.append("submitter = ?")
+            args.append(submitter)
+        query = f"SELECT {_COLUMNS} FROM audit WHERE {' AND '.join(where)} ORDER BY received, id"
+        with self._lock:
+            cursor = self._run(query, *args)
+            try:
+                rows = cursor.fetchmany(1000)
+                while rows:
+                    yield from (_record(row) for row in rows)
+                    rows = cursor.fetchmany(1000)
+            except sqlite3.Error as error:
+                raise AuditDatabaseError(f"{self._path}: {_describe(error)}") from None
+
+    def prune(self, before: float, *, limit: int) -> int:
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE received < ? ORDER BY received LIMIT ?)",
+                (before, limit),
+            ).rowcount
+            connection.execute("DELETE FROM npi_usage WHERE minute < ?", (int(before // 60),))
+        return int(deleted)
+
+    def npi_usage(self, submitters: Iterable[str], since: dict[str, float]) -> dict[str, Usage]:
+        result: dict[str, Usage] = {}
+        with self._lock:
+            for submitter in submitters:
+                start = since.get(submitter, 0.0)
+                minute = math.ceil(start / 60)  # whole minutes from the tally, the part before from records
+                total, valid = self._run(
+                    "SELECT coalesce(sum(total), 0), coalesce(sum(valid), 0) FROM npi_usage "
+                    "WHERE submitter = ? AND minute >= ?",
+                    submitter,
+                    minute,
+                ).fetchone()
+                head_total, head_valid = self._run(
+                    "SELECT count(*), coalesce(sum(npi_ok), 0) FROM audit WHERE submitter = ? AND received >= ? "
+                    "AND received < ? AND npi_ok IS NOT NULL",
+                    submitter,
+                    start,
+                    minute * 60.0,
+                ).fetchone()
+                result[submitter] = Usage(int(total) + int(head_total), int(valid) + int(head_valid))
+        return result
+
+    def pair_counts(
+        self, pairs: Iterable[tuple[str, str, str, str]], since: dict[Target, float]
+    ) -> dict[tuple[str, str, str, str], int]:
+        result: dict[tuple[str, str, str, str], int] = {}
+        with self._lock:
+            for pair in pairs:
+                submitter, npi, hashed, day = pair
+                (count,) = self._run(
+                    "SELECT count(*) FROM audit WHERE mbi_hash = ? AND npi = ? AND submitter = ? AND day = ? "
+                    "AND received >= ? AND mbi_hash != ''",
+                    hashed,
+                    npi,
+                    submitter,
+                    day,
+                    since.get((submitter, npi), float("-inf")),
+                ).fetchone()
+                result[pair] = int(count)
+        return result
+
+    def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
+        where: list[str] = []
+        args: list[object] = []
+        if now is not None:
+            where.append(_ACTIVE)
+            args += [now, now]
+        if submitter is not None:
+            where.append("submitter = ?")
+            args.append(submitter)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        query = f"SELECT {_SUSPENSION_COLUMNS} FROM suspension {condition} ORDER BY since DESC, id DESC"
+        with self._lock:
+            return [_suspension(row) for row in self._run(query, *args).fetchall()]
+
+    def suspend(self, suspension: Suspension, *, now: float) -> bool:
+        s = suspension
+        with self._transaction() as connection:
+            inserted = connection.execute(
+                "INSERT INTO suspension(submitter, npi, reason, detail, since, until) SELECT ?, ?, ?, ?, ?, ? "
+                f"WHERE NOT EXISTS (SELECT 1 FROM suspension WHERE submitter = ? AND npi = ? AND {_ACTIVE})",
+                (s.submitter, s.npi, s.reason, s.detail, s.since, s.until, s.submitter, s.npi, now, now),
+            ).rowcount
+        return bool(inserted)
+
+    def reinstate(self, target: Target, *, now: float) -> int:
+        with self._transaction() as connection:
+            lifted = connection.execute(
+                f"UPDATE suspension SET lifted = ? WHERE submitter = ? AND npi = ? AND {_ACTIVE}",
+                (now, target[0], target[1], now, now),
+            ).rowcount
+        return int(lifted)
+
+    def last_ended(self, targets: Iterable[Target], *, now: float) -> dict[Target, float]:
+        result: dict[Target, float] = {}
+        with self._lock:
+            for submitter, npi in targets:
+                (ended,) = self._run(
+                    "SELECT max(coalesce(lifted, until)) FROM suspension WHERE submitter = ? AND npi = ? "
+                    "AND coalesce(lifted, until) <= ?",
+                    submitter,
+                    npi,
+                    now,
+                ).fetchone()
+                if ended is not None:
+                    result[(submitter, npi)] = float(ended)
+        return result
+
+    def count(self) -> int:
+        """How many records the database holds."""
+        with self._lock:
+            (count,) = self._run("SELECT count(*) FROM audit").fetchone()
+        return int(count)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._connection.close()
+
+    def __enter__(self) -> SqliteAuditDatabase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Transaction:
+    """``with``: BEGIN IMMEDIATE ... COMMIT under the database's lock (ROLLBACK on error)."""
+
+    def __init__(self, database: SqliteAuditDatabase) -> None:
+        self._database = database
+
+    def __enter__(self) -> sqlite3.Connection:
+        database = self._database
+        database._lock.acquire()
+        try:
+            database._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            database._lock.release()
+            raise AuditDatabaseError(f"{database._path}: {_describe(error)}") from None
+        except BaseException:
+            database._lock.release()
+            raise
+        return database._connection
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        database = self._database
+        connection = database._connection
+        try:
+            if kind is None:
+                try:
+                    connection.execute("COMMIT")
+                except sqlite3.Error as fault:
+                    raise AuditDatabaseError(f"{database._path}: {_describe(fault)}") from None
+            elif connection.in_transaction:
+                connection.execute("ROLLBACK")
+        finally:
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            database._lock.release()
+        if isinstance(error, sqlite3.Error):
+            raise AuditDatabaseError(f"{database._path}: {_describe(error)}") from None
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise AuditDatabaseError(f"{path}: audit schema version {version}, this hetsock knows {len(MIGRATIONS)}")
+        if version == 0 and connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise AuditDatabaseError(f"{path}: not a hetsock audit database")
+        for index in range(version, len(MIGRATIONS)):
+            for statement in MIGRATIONS[index].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {index + 1}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _describe(error: sqlite3.Error) -> str:
+    """The fault in SQLite's words (never a value from a row)."""
+    name = getattr(error, "sqlite_errorname", "") or type(error).__name__
+    return f"{str(error) or name} ({name})"

@@ -1,0 +1,297 @@
+"""The audit trail in a running worker: a record for every reply, off the request path, batched,
+retried when the database fails, bounded when it stays down, flushed at shutdown, pruned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trio
+from ops import Client, audit_records, ops_config, running_worker, traffic
+from serving import REGISTRY, error_code, inquiry, make_store, reply_kind
+
+from hetsock.audit.database import AuditDatabaseError
+from hetsock.audit.record import AuditRecord
+from hetsock.audit.sqlite import SqliteAuditDatabase
+from hetsock.audit.trail import AuditTrail
+from hetsock.config import AuditConfig
+from hetsock.eligibility.store.sqlite import SqliteStore
+from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
+from hetsock.server.listener import Server, serve
+from hetsock.server.observer import ConnectionInfo, Exchange
+from hetsock.wire.framing import Mode, wrap
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
+    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
+    yield store
+    store.close()
+
+
+def services(store: SqliteStore) -> Services:
+    return Services(REGISTRY, store)
+
+
+async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> None:
+    config = ops_config(tmp_path)
+    mix = traffic()
+    async with running_worker(config, services(store)) as worker:
+        client = await Client.connect(worker.server.port)
+        for payload, kind, _ in mix.values():
+            answer = await client.ask(payload)
+            assert (reply_kind(answer) in ("271", "999", "TA1")) == (kind != "proprietary")
+        await client.close()
+        # A framing error: the server's own SBY00505, then it closes.
+        broken = await Client.connect(worker.server.port)
+        await broken.reader.send(b"\x01NOT A LENGTH", framed=True)
+        assert error_code(await broken.reader.reply()) == "SBY00505"
+        await broken.close()
+        # A client that sends and closes at once, without reading its reply.
+        gone = await trio.open_tcp_stream("127.0.0.1", worker.server.port)
+        await gone.send_all(wrap(inquiry(trace_number="GONE"), Mode.WRAPPED))
+        await gone.aclose()
+        await trio.sleep(0.2)
+    records = audit_records(config)
+    expected = [(kind, codes) for _, kind, codes in mix.values()] + [("proprietary", ("SBY00505",)), ("271", ())]
+    assert [(r.kind, r.codes) for r in records] == expected
+    assert records[-1].traces == ("GONE",)
+    assert {r.worker for r in records} == {0}
+    assert {r.peer_host for r in records} == {"127.0.0.1"}
+    assert len({r.connection for r in records}) == 3
+    assert all(r.replied >= r.received and r.latency >= 0 for r in records)
+    assert worker.operations.trail is not None
+    assert worker.operations.trail.written == len(expected)
+
+
+async def test_a_refusal_at_accept_is_audited(store: SqliteStore, tmp_path: Path) -> None:
+    config = ops_config(tmp_path, max_connections=1)
+    async with running_worker(config, services(store)) as worker:
+        held = await Client.connect(worker.server.port)
+        assert reply_kind(await held.ask(inquiry())) == "271"
+        refused = await Client.connect(worker.server.port)
+        assert error_code(await refused.ask(inquiry(control=77))) == "SBY00509"
+        await refused.close()
+        await held.close()
+    records = audit_records(config)
+    assert [(r.kind, r.codes, r.interchange_control) for r in records] == [
+        ("271", (), "000000041"),
+        ("proprietary", ("SBY00509",), "000000077"),
+    ]
+
+
+async def test_a_reply_the_client_never_took_is_audited_as_undelivered(store: SqliteStore, tmp_path: Path) -> None:
+    """The client resets the connection while its request is being answered: the write fails,
+    and the record says the reply was not delivered."""
+    arrived = trio.Event()
+
+    async def slow(payload: bytes, context: Context) -> Reply:
+        arrived.set()
+        await trio.sleep(0.3)
+        return respond(payload, context)
+
+    config = ops_config(tmp_path)
+    async with running_worker(config, services(store), responder=slow) as worker:
+        sock = socket.create_connection(("127.0.0.1", worker.server.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+        sock.sendall(wrap(inquiry(trace_number="RESET"), Mode.WRAPPED))
+        await arrived.wait()
+        sock.close()
+        await trio.sleep(0.5)
+    [record] = audit_records(config)
+    assert (record.kind, record.traces, record.delivered) == ("271", ("RESET",), False)
+    assert worker.requests.undelivered == 1
+
+
+class BlockingDatabase(SqliteAuditDatabase):
+    """Writes wait for :attr:`release` (a database that hangs)."""
+
+    release = threading.Event()
+
+    def write(self, records: object) -> None:
+        self.release.wait(10)
+        super().write(records)  # type: ignore[arg-type]
+
+
+async def test_a_stuck_database_never_stalls_replies(store: SqliteStore, tmp_path: Path) -> None:
+    config = ops_config(tmp_path)
+    database = BlockingDatabase.open(tmp_path / "audit.sqlite3")
+    BlockingDatabase.release.clear()
+    trail = AuditTrail(database, b"k" * 32, config.audit)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trail.run)
+            server: Server = await nursery.start(
+                functools.partial(serve, config, services(store), port=0, observers=[trail])
+            )
+            client = await Client.connect(server.port)
+            start = trio.current_time()
+            for n in range(50):
+                assert reply_kind(await client.ask(inquiry(trace_number=f"N{n}"))) == "271"
+            assert trio.current_time() - start < 2.0  # answered while the writer is stuck
+            await trio.sleep(0.2)
+            assert trail.backlog == 50
+            assert trail.written == 0
+            await client.close()
+            BlockingDatabase.release.set()
+            server.shutdown()
+            await wait_for(lambda: trail.written == 50)
+            trail.close()
+    finally:
+        BlockingDatabase.release.set()
+        database.close()
+
+
+def exchange(n: int = 0) -> Exchange:
+    now = dt.datetime(2026, 11, 22, 9, 0, 0)
+    reply = Reply(ReplyKind.ELIGIBILITY, b"", submitter_id="DEMO0001", npi="1234567893", traces=(f"T{n}",))
+    return Exchange(ConnectionInfo(1, "127.0.0.1", 40000, 0, now), reply, now, now, 0.001)
+
+
+class FlakyDatabase(SqliteAuditDatabase):
+    """Fails the first :attr:`failures` writes, like a database locked past its busy timeout."""
+
+    failures = 0
+
+    def write(self, records: object) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise AuditDatabaseError("audit.sqlite3: database is locked (SQLITE_BUSY)")
+        super().write(records)  # type: ignore[arg-type]
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (the writer works in threads: there is no event to wait on)."""
+    with trio.fail_after(5):
+        while not condition():  # noqa: ASYNC110
+            await trio.sleep(0.01)
+
+
+async def test_a_failing_database_is_counted_logged_and_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = FlakyDatabase.open(tmp_path / "audit.sqlite3")
+    database.failures = 3
+    trail = AuditTrail(database, b"k" * 32, AuditConfig(flush_interval=0.01))
+    with caplog.at_level(logging.INFO, logger="hetsock"):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trail.run)
+            for n in range(10):
+                trail.request_answered(exchange(n))
+            await wait_for(lambda: trail.written == 10)
+            assert trail.failures == 3
+            trail.close()
+    events = [r.getMessage() for r in caplog.records]
+    assert events.count("audit-write-failed") == 1  # once per streak, not once per attempt
+    assert "audit-recovered" in events
+    assert [r.traces for r in SqliteAuditDatabase.open(tmp_path / "audit.sqlite3").records()] == [
+        (f"T{n}",) for n in range(10)
+    ]
+    database.close()
+
+
+async def test_a_full_backlog_drops_counts_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    database = FlakyDatabase.open(tmp_path / "audit.sqlite3")
+    database.failures = 10**6
+    trail = AuditTrail(database, b"k" * 32, AuditConfig(flush_interval=0.01, max_backlog=3))
+    with caplog.at_level(logging.INFO, logger="hetsock"):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trail.run)
+            for n in range(5):
+                trail.request_answered(exchange(n))
+            assert (trail.backlog, trail.dropped) == (3, 2)
+            await trio.sleep(0.05)
+            for n in range(5, 7):  # still full while the database is down
+                trail.request_answered(exchange(n))
+            assert (trail.backlog, trail.dropped) == (3, 4)
+            database.failures = 0
+            await wait_for(lambda: trail.written == 3)
+            trail.request_answered(exchange(7))  # room again
+            await wait_for(lambda: trail.written == 4)
+            trail.close()
+    assert [r.getMessage() for r in caplog.records].count("audit-dropped") == 1  # rate-limited
+    with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as reread:
+        assert [r.traces[0] for r in reread.records()] == ["T0", "T1", "T2", "T7"]
+    database.close()
+
+
+async def test_shutdown_flushes_and_counts_what_it_cannot_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = SqliteAuditDatabase.open(tmp_path / "good.sqlite3")
+    trail = AuditTrail(good, b"k" * 32, AuditConfig(flush_interval=3600))  # only the final flush writes
+    async with trio.open_nursery() as nursery:
+        await nursery.start(trail.run)
+        for n in range(7):
+            trail.request_answered(exchange(n))
+        trail.close()
+    assert (trail.written, trail.lost) == (7, 0)
+    assert good.count() == 7
+    good.close()
+
+    bad = FlakyDatabase.open(tmp_path / "bad.sqlite3")
+    bad.failures = 10**6
+    trail = AuditTrail(bad, b"k" * 32, AuditConfig(flush_interval=3600), flush_on_stop=0.3)
+    with caplog.at_level(logging.INFO, logger="hetsock"):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trail.run)
+            for n in range(4):
+                trail.request_answered(exchange(n))
+            start = trio.current_time()
+            trail.close()
+    assert 0.3 <= trio.current_time() - start < 2.0  # it kept trying for flush_on_stop, then gave up
+    assert (trail.written, trail.lost) == (0, 4)
+    lost = [r for r in caplog.records if r.getMessage() == "audit-lost"]
+    assert lost
+    assert lost[0].hetsock_fields["records"] == 4  # type: ignore[attr-defined]
+    trail.request_answered(exchange(9))  # after close: counted, not raised
+    assert trail.lost == 5
+    bad.close()
+
+
+async def test_worker_0_prunes_records_past_the_retention(tmp_path: Path) -> None:
+    now = dt.datetime(2026, 11, 22, 9, 0, 0)
+    path = tmp_path / "audit.sqlite3"
+    database = SqliteAuditDatabase.open(path)
+    old, fresh = (
+        AuditRecord(
+            received=(now - age).timestamp(),
+            replied=(now - age).timestamp(),
+            day="2026-11-01",
+            worker=0,
+            connection=1,
+            peer_host="127.0.0.1",
+            peer_port=1,
+            submitter="DEMO0001",
+            npi="",
+            mbi_hash="",
+            reference="",
+            interchange_control="",
+            traces=(),
+            service_types=(),
+            kind="TA1",
+            codes=(),
+            aaa_loop="",
+            npi_ok=None,
+            delivered=True,
+            latency=0.0,
+        )
+        for age in (dt.timedelta(days=3), dt.timedelta(hours=1))
+    )
+    database.write([old, fresh])
+    for worker, remaining in ((1, 2), (0, 1)):  # only worker 0 prunes
+        trail = AuditTrail(database, b"k" * 32, AuditConfig(retention_days=2, flush_interval=0.01), worker,
+                           wall_clock=lambda: now)  # fmt: skip
+        async with trio.open_nursery() as nursery:
+            await nursery.start(trail.run)
+            await trio.sleep(0.1)
+            trail.close()
+        assert [r.received for r in database.records()] == [old.received, fresh.received][2 - remaining :]
+    database.close()
