@@ -172,11 +172,8 @@ def main() -> None:
             return closed_loop(port, [SPECIMEN], connections=args.connections, seconds=args.seconds, check=is_271)
 
         print(f"\n{'end to end, closed loop':44} {'rt/s':>9} {'p50 ms':>7} {'p99 ms':>7}  errors")
-        for label, store in (
-            ("hetsock, 1 worker, SQLite store", str(sqlite_path)),
-            ("hetsock, 1 worker, PostgreSQL store", dsn),
-        ):
-            server, port = _serve(_config(work, label.split()[-2].lower(), store), work, label.split()[-2], cpu=1)
+        for name, target in (("SQLite", str(sqlite_path)), ("PostgreSQL", dsn)):
+            server, port = _serve(_config(work, name.lower(), target), work, name, cpu=1)
             try:
                 print(_row(f"hetsock, 1 worker, {name} store", measure(port)))
             finally:
