@@ -70,6 +70,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     workers: int = 1
+    #: This instance's number (0-9) among several behind a balancer: its replies' ISA13 block.
+    instance: int = 0
     #: Seconds with no bytes received and no reply pending before the server closes a socket.
     idle_timeout: float = 5.0
     #: Seconds from a message's first byte by which the whole message must have arrived.
@@ -266,9 +268,13 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
             ipaddress.ip_network(cidr, strict=False)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{source}: trusted_proxies must be a list of CIDRs ({error})") from error
+    instance = _typed(section, "instance", int, defaults.instance, source)
+    if isinstance(instance, bool) or not 0 <= instance <= 9:
+        raise ConfigError(f"{source}: instance must be 0 to 9")
     return ServerConfig(
         host=host,
         port=port,
+        instance=instance,
         workers=count("workers"),
         idle_timeout=seconds("idle_timeout"),
         message_deadline=seconds("message_deadline"),

@@ -52,3 +52,16 @@ def test_overrides() -> None:
 def test_faults_are_named(section: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_dict({"server": section})
+
+
+def test_instances_and_workers_number_replies_in_their_own_blocks() -> None:
+    from hetsock.server.state import CONTROL_BLOCK, ControlNumberSource
+
+    first = ControlNumberSource(worker=3, instance=2)
+    assert [first.take().interchange for _ in range(2)] == [230_000_001, 230_000_002]
+    wrapping = ControlNumberSource(worker=0, instance=9)
+    wrapping._next = CONTROL_BLOCK - 2
+    assert [wrapping.take().interchange for _ in range(2)] == [909_999_999, 900_000_001]
+    assert Config.from_dict({"server": {"instance": 9}}).server.instance == 9
+    with pytest.raises(ConfigError, match="instance must be 0 to 9"):
+        Config.from_dict({"server": {"instance": 10}})

@@ -140,6 +140,7 @@ def _create_key(path: Path) -> None:
     reading the one that won, and nobody reads a half-written key."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # data/ does not exist yet with a PostgreSQL store
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(secrets.token_hex(KEY_BYTES) + "\n")

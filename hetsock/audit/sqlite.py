@@ -186,6 +186,11 @@ class SqliteAuditDatabase:
         uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
         connection: sqlite3.Connection | None = None
         try:
+            if create:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise AuditDatabaseError(f"{path}: cannot create its directory: {error.strerror}") from None
             connection = sqlite3.connect(
                 uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )

@@ -27,10 +27,12 @@ from hetsock.pipeline import Context, Reply, Services, respond
 from hetsock.server.observer import Observer
 from hetsock.x12.writer import ControlNumbers
 
-#: Replies' ISA13 count within a block of this many per worker: worker ``w`` numbers its
-#: replies ``w * CONTROL_BLOCK + 1`` upwards (wrapping within the block), so two workers
-#: never send the same ISA13 at the same time.
-CONTROL_BLOCK = 100_000_000
+#: Replies' ISA13 count within a block of this many per worker: worker ``w`` of instance ``i``
+#: (``[server] instance``, 0-9, for several instances behind a balancer) numbers its replies from
+#: ``(10 * i + w) * CONTROL_BLOCK + 1`` upwards, wrapping within the block, so no two workers of
+#: up to ten instances of up to ten workers send the same ISA13 at the same time. A block lasts
+#: ten million replies (about 17 minutes at 10,000 a second) before it wraps.
+CONTROL_BLOCK = 10_000_000
 
 #: ``(payload, context) -> Reply``: how a request is answered (the pipeline, or a test's stand-in).
 Responder = Callable[[bytes, Context], Awaitable[Reply]]
@@ -41,11 +43,12 @@ class ControlNumberSource:
     """ISA13/GS06 control numbers for replies, unique within a worker's block."""
 
     worker: int = 0
+    instance: int = 0
     _next: int = 0
 
     def take(self) -> ControlNumbers:
         self._next = self._next % (CONTROL_BLOCK - 1) + 1
-        number = (self.worker % 10) * CONTROL_BLOCK + self._next
+        number = (self.instance % 10 * 10 + self.worker % 10) * CONTROL_BLOCK + self._next
         return ControlNumbers(number, number, 1)
 
 
@@ -91,7 +94,7 @@ class ServerState:
     _maintenance_active: bool = False
 
     def __attrs_post_init__(self) -> None:
-        self.control = ControlNumberSource(self.worker)
+        self.control = ControlNumberSource(self.worker, self.settings.instance)
 
     def new_connection_id(self) -> int:
         self._next_connection += 1
