@@ -9,8 +9,19 @@ from pathlib import Path
 import pg
 import phi
 import pytest
+from serving import make_store
+
+from hetsock.eligibility.store.sqlite import SqliteStore
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
+    """A real SQLite store holding the demo fixtures, shared by the tests that only read it."""
+    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -98,8 +98,11 @@ def test_a_hand_written_key_and_a_too_short_one(tmp_path: Path) -> None:
     with pytest.raises(AuditKeyError, match="at least 16 bytes") as caught:
         load_or_create_key(path)
     assert "short" not in str(caught.value)  # the message names the file, never the key
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
     with pytest.raises(AuditKeyError, match="cannot create"):
-        load_or_create_key(tmp_path / "missing-directory" / "audit.key")
+        load_or_create_key(blocker / "audit.key")
+    assert len(load_or_create_key(tmp_path / "missing-directory" / "audit.key")) == 32  # made on the way
 
 
 def test_a_999s_codes_are_its_error_codes_only() -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from process import ServerProcess, write_config
-from serving import NOW, REGISTRY, SPECIMEN_WRAPPED, inquiry, make_store
+from serving import NOW, REGISTRY, SPECIMEN_WRAPPED, inquiry
 
 from hetsock.cli import build_parser, main
 from hetsock.cli_client import UsageError, build_inquiry, inquiry_from_args, split_interchanges
@@ -264,13 +264,6 @@ def test_inquire_notes_identifiers_the_server_will_reject(capsys: pytest.Capture
 
 
 # --- hypothesis: whatever the arguments, the 270 is one the engine accepts ------------------------
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 _NAME = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz -'.,", min_size=1, max_size=35).filter(

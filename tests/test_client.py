@@ -11,14 +11,14 @@ broken server would.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
 import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from serving import NOW, REGISTRY, Recorder, inquiry, make_state, make_store
+from serving import NOW, REGISTRY, Recorder, inquiry, make_state
 
 from hetsock.client import (
     Client,
@@ -40,13 +40,6 @@ from hetsock.server.observer import CloseReason
 from hetsock.server.state import ServerState
 from hetsock.wire.framing import FrameReceiver, Message, Mode, wrap
 from hetsock.x12.writer import ControlNumbers
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serving import NOW, REGISTRY, inquiry, make_store
+from serving import NOW, REGISTRY, inquiry
 
 from hetsock.client.explain import explain, segment_lines
 from hetsock.client.reply import (
@@ -37,13 +36,6 @@ from hetsock.x12.writer import ControlNumbers
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_FILES = sorted(GOLDEN.glob("*.271"))
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 def answer(store: SqliteStore, payload: bytes) -> bytes:

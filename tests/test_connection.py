@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 
 import pytest
 import trio
@@ -23,7 +22,6 @@ from serving import (
     error_code,
     inquiry,
     make_state,
-    make_store,
     reply_kind,
 )
 
@@ -37,13 +35,6 @@ from hetsock.server.state import ServerState
 from hetsock.wire.framing import Mode, wrap
 
 UTC = dt.UTC
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from serving import (
     Recorder,
     ReplyReader,
     error_code,
-    make_store,
     reply_kind,
 )
 
@@ -36,13 +35,6 @@ from hetsock.server.observer import CloseReason
 from hetsock.wire.framing import Mode
 
 UTC = dt.UTC
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 def config_with(registry: Path | None = None, **server: object) -> Config:

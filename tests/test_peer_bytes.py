@@ -3,14 +3,12 @@ never fail on arbitrary bytes (hypothesis), and the reply reader is split-invari
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import trio
 import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serving import SPECIMEN, Recorder, make_state, make_store
+from serving import SPECIMEN, Recorder, make_state
 
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.server.connection import Connection
@@ -23,13 +21,6 @@ PROPRIETARY = (
     b"HETS                     000005014202611220900000000 ISBY00502"
     b" - Authorization for this transaction cannot be validated"
 )
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 def mutations() -> st.SearchStrategy[bytes]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import trio
 from hypothesis import given
 from hypothesis import strategies as st
-from serving import REGISTRY, ROOT, SPECIMEN, Recorder, ReplyReader, error_code, make_store, reply_kind
+from serving import REGISTRY, ROOT, SPECIMEN, Recorder, ReplyReader, error_code, reply_kind
 
 from hetsock.config import Config, EligibilityConfig, ServerConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
@@ -84,13 +83,6 @@ def test_any_bytes_after_the_signature(tail: bytes) -> None:
 
 
 # --- the listener behind a balancer -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 async def start(nursery: trio.Nursery, store: SqliteStore, **server: Any) -> Server:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import trustme
-from serving import ROOT, SPECIMEN, ReplyReader, error_code, make_store, reply_kind
+from serving import ROOT, SPECIMEN, ReplyReader, error_code, reply_kind
 
 from hetsock.config import Config, ConfigError, EligibilityConfig, ServerConfig, TlsConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
@@ -22,13 +21,6 @@ from hetsock.pipeline import Services
 from hetsock.registry import Registry, RegistryError
 from hetsock.server.listener import Server, serve
 from hetsock.server.tls import TlsSetupError, certificate_fingerprint, server_context
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    store = make_store(tmp_path_factory.mktemp("store") / "demo.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="module")

@@ -149,4 +149,5 @@ def _create_key(path: Path) -> None:
     except OSError as error:
         raise AuditKeyError(f"{path}: cannot create the audit key: {error.strerror or error}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gone, or never made (its directory could not be)
+            temporary.unlink()
