@@ -9,11 +9,12 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import trio
+from audits import AuditBackend
 from ops import Client, audit_records, ops_config, running_worker, traffic
 from serving import REGISTRY, error_code, inquiry, make_store, reply_kind
 
@@ -40,8 +41,8 @@ def services(store: SqliteStore) -> Services:
     return Services(REGISTRY, store)
 
 
-async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> None:
-    config = ops_config(tmp_path)
+async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path, audit_backend: AuditBackend) -> None:
+    config = ops_config(tmp_path, audit=audit_backend.settings())
     mix = traffic()
     async with running_worker(config, services(store)) as worker:
         client = await Client.connect(worker.server.port)
@@ -69,6 +70,8 @@ async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> 
     assert all(r.replied >= r.received and r.latency >= 0 for r in records)
     assert worker.operations.trail is not None
     assert worker.operations.trail.written == len(expected)
+    assert len({r.origin for r in records}) == 1  # this writer's
+    assert [r.sequence for r in records] == list(range(1, len(expected) + 1))
 
 
 async def test_a_refusal_at_accept_is_audited(store: SqliteStore, tmp_path: Path) -> None:
@@ -115,9 +118,9 @@ class BlockingDatabase(SqliteAuditDatabase):
 
     release = threading.Event()
 
-    def write(self, records: object) -> None:
+    def write(self, records: Sequence[AuditRecord]) -> int:
         self.release.wait(10)
-        super().write(records)  # type: ignore[arg-type]
+        return super().write(records)
 
 
 async def test_a_stuck_database_never_stalls_replies(store: SqliteStore, tmp_path: Path) -> None:
@@ -160,11 +163,11 @@ class FlakyDatabase(SqliteAuditDatabase):
 
     failures = 0
 
-    def write(self, records: object) -> None:
+    def write(self, records: Sequence[AuditRecord]) -> int:
         if self.failures:
             self.failures -= 1
             raise AuditDatabaseError("audit.sqlite3: database is locked (SQLITE_BUSY)")
-        super().write(records)  # type: ignore[arg-type]
+        return super().write(records)
 
 
 async def wait_for(condition: Callable[[], bool]) -> None:
