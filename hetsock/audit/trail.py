@@ -203,12 +203,14 @@ class AuditTrail(Observer):
         while self._pending:
             chunk = self._pending[: self.settings.batch_size]
             try:
-                suspended = await trio.to_thread.run_sync(self._write, chunk)
+                stored, suspended = await trio.to_thread.run_sync(self._write, chunk)
             except AuditDatabaseError as error:
                 self._failed(error)
                 return False
             del self._pending[: len(chunk)]
             self.written += len(chunk)
+            if stored < len(chunk):  # a failed attempt had committed after all: nothing stored twice
+                log_event(logger, "audit-already-stored", worker=self.worker, records=len(chunk) - stored)
             self._recovered()
             if suspended:
                 for suspension in suspended:
@@ -234,16 +236,19 @@ class AuditTrail(Observer):
                 return  # run()'s finally counts and logs what is left
             await trio.sleep(_STOP_RETRY)
 
-    def _write(self, records: list[AuditRecord]) -> list[Suspension]:
-        """In a worker thread: one transaction, then (with a policy) the enforcement check."""
-        self.database.write(records)
+    def _write(self, records: list[AuditRecord]) -> tuple[int, list[Suspension]]:
+        """In a worker thread: one transaction, then (with a policy) the enforcement check; the
+        records newly stored, and the suspensions made."""
+        stored = self.database.write(records)
         if self.enforcement is None or not self.enforcement.enabled:
-            return []
+            return stored, []
         try:
-            return enforcement.check(self.database, records, now=_epoch(self.wall_clock), policy=self.enforcement)
+            return stored, enforcement.check(
+                self.database, records, now=_epoch(self.wall_clock), policy=self.enforcement
+            )
         except AuditDatabaseError as error:  # judged again with the next batch
             log_event(logger, "enforcement-failed", level=logging.WARNING, worker=self.worker, detail=str(error))
-            return []
+            return stored, []
 
     def _failed(self, error: AuditDatabaseError) -> None:
         self.failures += 1
