@@ -1,7 +1,8 @@
 """``hetsock audit report`` and ``hetsock submitters``: the audit trail and enforcement for operators.
 
-Both read the audit database the server writes (``[audit] path``, default ``audit.sqlite3``
-beside the store) and may run while the server does. ``hetsock submitters suspend`` and
+Both read the audit database the server writes (``[audit] dsn`` on PostgreSQL, else ``[audit]
+path``, default ``audit.sqlite3`` beside the store; ``--db`` takes a file or a ``postgresql://``
+URL instead) and may run while the server does, or while many servers do. ``hetsock submitters suspend`` and
 ``reinstate`` write the suspension table; a running server applies the change within
 ``[enforcement] poll_interval`` (2 s), or at once on SIGHUP. Exit status: 0 done, 1 nothing
 matched (``reinstate`` with no active suspension), 2 the configuration, registry or database
@@ -11,17 +12,19 @@ cannot be read, or an argument is wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
 import sys
 from pathlib import Path
 
+import attrs
 import orjson
 
-from hetsock.audit.database import AuditDatabaseError, Reason, Suspension
+from hetsock.audit import open_audit_database
+from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Reason, Suspension
 from hetsock.audit.enforcement import apply_suspensions, describe_time
 from hetsock.audit.report import build_report, render_table
-from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.config import Config, ConfigError
 from hetsock.eligibility.identifiers import is_valid_npi
 from hetsock.registry import Registry, RegistryError
@@ -43,7 +46,12 @@ def parse_when(text: str, *, now: dt.datetime) -> float:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="configuration file (default: config/hetsock.toml)")
-    parser.add_argument("--db", type=Path, default=None, help="the audit database (default: the config's)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH|URL",
+        help="the audit database: a SQLite file or a postgresql:// URL (default: the config's)",
+    )
 
 
 def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,31 +100,36 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     reinstate.set_defaults(handler=_cmd_reinstate)
 
 
-def _load(args: argparse.Namespace) -> tuple[Config, Path] | None:
+def _load(args: argparse.Namespace) -> Config | None:
+    """The configuration, with the audit database moved to ``--db`` if given."""
     try:
         config = Config.load(args.config)
     except ConfigError as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return None
-    return config, args.db or config.audit_path
+    if args.db:
+        config = attrs.evolve(config, audit=config.audit.at(args.db))
+    return config
 
 
-def _open(path: Path, *, create: bool) -> SqliteAuditDatabase | None:
-    if not create and not path.exists():
-        print(f"hetsock: {path}: no audit database yet (the server creates it on its first start)", file=sys.stderr)
+def _open(config: Config, *, create: bool) -> AuditDatabase | None:
+    if not create and not config.audit.dsn and not config.audit_path.exists():
+        print(
+            f"hetsock: {config.audit_path}: no audit database yet (the server creates it on its first start)",
+            file=sys.stderr,
+        )
         return None
     try:
-        return SqliteAuditDatabase.open(path, create=create)
+        return open_audit_database(config, create=create)
     except AuditDatabaseError as error:
         print(f"hetsock: {error}", file=sys.stderr)
         return None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if loaded is None:
+    config = _load(args)
+    if config is None:
         return EXIT_FAILED
-    config, path = loaded
     now = dt.datetime.now()
     try:
         since = parse_when(args.since, now=now) if args.since else None
@@ -124,10 +137,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ValueError:
         print("hetsock: --since/--until take 2026-11-22, 2026-11-22T09:00, or 24h / 7d / 90m", file=sys.stderr)
         return EXIT_FAILED
-    database = _open(path, create=False)
+    database = _open(config, create=False)
     if database is None:
         return EXIT_FAILED
-    with database:
+    with contextlib.closing(database):
         try:
             report = build_report(
                 database.records(since=since, until=until, submitter=args.submitter),
@@ -167,18 +180,17 @@ def _suspension_json(s: Suspension) -> dict[str, object]:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if loaded is None:
+    config = _load(args)
+    if config is None:
         return EXIT_FAILED
-    config, path = loaded
     registry = _registry(config)
     if registry is None:
         return EXIT_FAILED
-    database = _open(path, create=True)
+    database = _open(config, create=True)
     if database is None:
         return EXIT_FAILED
     now = dt.datetime.now().timestamp()
-    with database:
+    with contextlib.closing(database):
         try:
             active = database.suspensions(now=now)
             history = database.suspensions() if args.history else []
@@ -229,10 +241,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_suspend(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if loaded is None:
+    config = _load(args)
+    if config is None:
         return EXIT_FAILED
-    config, path = loaded
     registry = _registry(config)
     if registry is None:
         return EXIT_FAILED
@@ -251,10 +262,10 @@ def _cmd_suspend(args: argparse.Namespace) -> int:
     default = config.enforcement.link_suspension if npi else config.enforcement.submitter_suspension
     until = None if args.indefinitely else now + (args.hours * 3600 if args.hours is not None else default)
     suspension = Suspension(submitter.id, npi, Reason.MANUAL, args.reason or "suspended by an operator", now, until)
-    database = _open(path, create=True)
+    database = _open(config, create=True)
     if database is None:
         return EXIT_FAILED
-    with database:
+    with contextlib.closing(database):
         try:
             made = database.suspend(suspension, now=now)
         except AuditDatabaseError as error:
@@ -271,15 +282,14 @@ def _cmd_suspend(args: argparse.Namespace) -> int:
 
 
 def _cmd_reinstate(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if loaded is None:
+    config = _load(args)
+    if config is None:
         return EXIT_FAILED
-    _, path = loaded
-    database = _open(path, create=True)
+    database = _open(config, create=True)
     if database is None:
         return EXIT_FAILED
     now = dt.datetime.now().timestamp()
-    with database:
+    with contextlib.closing(database):
         try:
             if args.all:
                 targets = {s.target for s in database.suspensions(now=now, submitter=args.submitter)}

@@ -129,6 +129,16 @@ class AuditConfig:
     max_backlog: int = 100_000
     #: Days records are kept (pruned by worker 0's writer); 0 keeps them for ever.
     retention_days: int = 90
+    #: A PostgreSQL connection string (``postgresql://...`` or ``key=value`` pairs): the audit
+    #: database every instance shares (:mod:`hetsock.audit.postgres`); empty: the SQLite file.
+    dsn: str = attrs.field(default="", repr=False)  # may hold a password
+
+    def at(self, target: str) -> AuditConfig:
+        """This section with the database moved to ``target`` (a ``--db`` option): a
+        ``postgresql://`` URL, or a SQLite file."""
+        if is_postgres_dsn(target):
+            return attrs.evolve(self, dsn=target)
+        return attrs.evolve(self, dsn="", path=Path(target))
 
 
 @attrs.frozen
@@ -319,6 +329,7 @@ def _audit(section: dict[str, Any], source: str) -> AuditConfig:
         batch_size=_positive(section, "batch_size", defaults.batch_size, source),
         max_backlog=_positive(section, "max_backlog", defaults.max_backlog, source),
         retention_days=retention,
+        dsn=_typed(section, "dsn", str, "", source).strip(),
     )
 
 

@@ -1,11 +1,12 @@
-"""Shared test fixtures: the sample interchanges under tests/data, PostgreSQL (see pg.py), and the
-session's patient-data scan (see phi.py)."""
+"""Shared test fixtures: the sample interchanges under tests/data, PostgreSQL (see pg.py), the audit
+database backends (see audits.py), and the session's patient-data scan (see phi.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import audits
 import pg
 import phi
 import pytest
@@ -41,6 +42,15 @@ def pg_database() -> Iterator[pg.PgDatabase]:
 def pg_schema(pg_database: pg.PgDatabase) -> Iterator[pg.PgSchema]:
     """A fresh, empty schema in the session's database, dropped after the test."""
     yield from pg.fresh_schema(pg_database)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def audit_backend(request: pytest.FixtureRequest, tmp_path: Path) -> audits.AuditBackend:
+    """Where a test's audit database lives: a SQLite file, or a fresh PostgreSQL schema (skipped,
+    or failed under HETSOCK_REQUIRE_POSTGRES=1, without a server)."""
+    if request.param == "sqlite":
+        return audits.SqliteAuditBackend(tmp_path / "audit.sqlite3")
+    return audits.PostgresAuditBackend(request.getfixturevalue("pg_schema"))
 
 
 @pytest.fixture(autouse=True)

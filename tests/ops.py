@@ -13,8 +13,8 @@ import attrs
 import trio
 from serving import ROOT, ReplyReader
 
+from hetsock.audit import open_audit_database
 from hetsock.audit.record import AuditRecord
-from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.config import (
     AuditConfig,
     Config,
@@ -37,8 +37,8 @@ def ops_config(
     metrics: bool = False,
     **server: Any,
 ) -> Config:
-    """A configuration whose audit database and key live in ``directory`` (flushed every 50 ms);
-    metrics off unless asked for."""
+    """A configuration whose audit database and key live in ``directory`` (flushed every 50 ms;
+    ``audit`` may move the database, e.g. to PostgreSQL with ``dsn``); metrics off unless asked for."""
     audit_settings: dict[str, Any] = {
         "path": directory / "audit.sqlite3",
         "secret_file": directory / "audit.key",
@@ -81,8 +81,11 @@ async def running_worker(
 
 def audit_records(config: Config) -> list[AuditRecord]:
     """Every record in the configuration's audit database, oldest first."""
-    with SqliteAuditDatabase.open(config.audit_path, create=False) as database:
+    database = open_audit_database(config, create=False)
+    try:
         return list(database.records())
+    finally:
+        database.close()
 
 
 @attrs.define

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from audits import T0, AuditBackend, record
 from ops import Client, ops_config, running_worker, traffic
 from serving import REGISTRY, inquiry, make_store
-from test_audit_sqlite import T0, record
 
 from hetsock.audit.report import build_report, percentile, render_table
 from hetsock.cli import main
@@ -79,13 +79,13 @@ def test_parse_when() -> None:
 
 
 async def test_the_report_on_a_scripted_mix_of_traffic(
-    store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str], audit_backend: AuditBackend
 ) -> None:
     """200 requests from DEMO0001: 190 fine 271s (45 for DOE JANE, 29 for each of five others,
     10 of those asking A7), 4 with an unlinked NPI (AAA 41), 1 with an invalid NPI (AAA 43), 3
     with a wrong name (AAA 73; still an inquiry about DOE JANE), a TA1 and a 999; then 3 from the
     suspended DEMO0009 (SBY00502) and one that is not X12 at all. Repeat limit 40."""
-    config = ops_config(tmp_path, enforcement={"repeat_limit": 40})
+    config = ops_config(tmp_path, audit=audit_backend.settings(), enforcement={"repeat_limit": 40})
     mix = traffic()
     people = [fx.POE_MARY, fx.MOE_ROBERT, fx.VOE_LINDA, fx.GOE_SUSAN, fx.NOE_KEVIN]
     async with running_worker(config, Services(REGISTRY, store)) as worker:
@@ -117,8 +117,9 @@ async def test_the_report_on_a_scripted_mix_of_traffic(
         await client.ask(mix["not-x12"][0])
         await client.close()
 
-    config_file = tmp_path / "hetsock.toml"  # what the command reads: the audit path and the repeat limit
-    config_file.write_text(f'[audit]\npath = "{config.audit_path}"\n\n[enforcement]\nrepeat_limit = 40\n')
+    config_file = tmp_path / "hetsock.toml"  # what the command reads: the audit database and the repeat limit
+    where = f'dsn = "{audit_backend.target}"' if audit_backend.name == "postgres" else f'path = "{config.audit_path}"'
+    config_file.write_text(f"[audit]\n{where}\n\n[enforcement]\nrepeat_limit = 40\n")
     db = ["--config", str(config_file)]
     assert main(["audit", "report", "--json", *db]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -167,6 +168,11 @@ async def test_the_report_on_a_scripted_mix_of_traffic(
 def test_report_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "report", "--db", str(tmp_path / "none.sqlite3")]) == 2
     assert "no audit database yet" in capsys.readouterr().err
+    unreachable = "postgresql://hetsock:s3cret@127.0.0.1:1/audit?connect_timeout=2"
+    assert main(["audit", "report", "--db", unreachable]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql://127.0.0.1:1/audit" in err
+    assert "s3cret" not in err
     assert main(["audit", "report", "--db", str(tmp_path / "none.sqlite3"), "--since", "soon"]) == 2
     assert "--since/--until" in capsys.readouterr().err
 

@@ -9,15 +9,17 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import trio
+from audits import AuditBackend
 from ops import Client, audit_records, ops_config, running_worker, traffic
 from serving import REGISTRY, error_code, inquiry, make_store, reply_kind
 
-from hetsock.audit.database import AuditDatabaseError
+from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Usage
 from hetsock.audit.record import AuditRecord
 from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.audit.trail import AuditTrail
@@ -40,8 +42,8 @@ def services(store: SqliteStore) -> Services:
     return Services(REGISTRY, store)
 
 
-async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> None:
-    config = ops_config(tmp_path)
+async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path, audit_backend: AuditBackend) -> None:
+    config = ops_config(tmp_path, audit=audit_backend.settings())
     mix = traffic()
     async with running_worker(config, services(store)) as worker:
         client = await Client.connect(worker.server.port)
@@ -69,6 +71,8 @@ async def test_every_reply_gets_a_record(store: SqliteStore, tmp_path: Path) -> 
     assert all(r.replied >= r.received and r.latency >= 0 for r in records)
     assert worker.operations.trail is not None
     assert worker.operations.trail.written == len(expected)
+    assert len({r.origin for r in records}) == 1  # this writer's
+    assert [r.sequence for r in records] == list(range(1, len(expected) + 1))
 
 
 async def test_a_refusal_at_accept_is_audited(store: SqliteStore, tmp_path: Path) -> None:
@@ -115,9 +119,9 @@ class BlockingDatabase(SqliteAuditDatabase):
 
     release = threading.Event()
 
-    def write(self, records: object) -> None:
+    def write(self, records: Sequence[AuditRecord]) -> int:
         self.release.wait(10)
-        super().write(records)  # type: ignore[arg-type]
+        return super().write(records)
 
 
 async def test_a_stuck_database_never_stalls_replies(store: SqliteStore, tmp_path: Path) -> None:
@@ -160,11 +164,11 @@ class FlakyDatabase(SqliteAuditDatabase):
 
     failures = 0
 
-    def write(self, records: object) -> None:
+    def write(self, records: Sequence[AuditRecord]) -> int:
         if self.failures:
             self.failures -= 1
             raise AuditDatabaseError("audit.sqlite3: database is locked (SQLITE_BUSY)")
-        super().write(records)  # type: ignore[arg-type]
+        return super().write(records)
 
 
 async def wait_for(condition: Callable[[], bool]) -> None:
@@ -195,6 +199,47 @@ async def test_a_failing_database_is_counted_logged_and_retried(
         (f"T{n}",) for n in range(10)
     ]
     database.close()
+
+
+class CommitThenFail:
+    """A database whose first write commits, then reports a failure: the connection dropped
+    after the commit reached the server and before its acknowledgement came back."""
+
+    def __init__(self, inner: AuditDatabase) -> None:
+        self.inner = inner
+        self.failures = 1
+
+    def write(self, records: Sequence[AuditRecord]) -> int:
+        stored = self.inner.write(records)
+        if self.failures:
+            self.failures -= 1
+            raise AuditDatabaseError("server closed the connection unexpectedly")
+        return stored
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_batch_retried_after_an_unacknowledged_commit_is_stored_once(
+    audit_backend: AuditBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = audit_backend.open()
+    trail = AuditTrail(cast(AuditDatabase, CommitThenFail(database)), b"k" * 32, AuditConfig(flush_interval=0.01))
+    try:
+        with caplog.at_level(logging.INFO, logger="hetsock"):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(trail.run)
+                for n in range(10):
+                    trail.request_answered(exchange(n))
+                await wait_for(lambda: trail.written == 10)
+                trail.close()
+        assert trail.failures == 1
+        assert [r.traces for r in database.records()] == [(f"T{n}",) for n in range(10)]
+        assert database.npi_usage(["DEMO0001"], {"DEMO0001": 0.0}) == {"DEMO0001": Usage(10, 10)}
+        [skipped] = [r for r in caplog.records if r.getMessage() == "audit-already-stored"]
+        assert skipped.hetsock_fields["records"] == 10  # type: ignore[attr-defined]
+    finally:
+        database.close()
 
 
 async def test_a_full_backlog_drops_counts_and_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

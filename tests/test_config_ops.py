@@ -38,13 +38,20 @@ def test_the_shipped_config_file_states_the_defaults() -> None:
 def test_overrides() -> None:
     config = Config.from_dict(
         {
-            "audit": {"path": "/var/audit.db", "secret_file": "/etc/hets.key", "retention_days": 0, "batch_size": 10},
+            "audit": {
+                "path": "/var/audit.db",
+                "secret_file": "/etc/hets.key",
+                "retention_days": 0,
+                "batch_size": 10,
+                "dsn": " postgresql://audit@db/hets ",
+            },
             "enforcement": {"enabled": True, "npi_threshold": 0.99, "repeat_limit": 5, "poll_interval": 0.5},
             "metrics": {"enabled": False, "port": 0, "host": "0.0.0.0"},
         }
     )
     assert (config.audit_path, config.audit_key_path) == (Path("/var/audit.db"), Path("/etc/hets.key"))
     assert (config.audit.retention_days, config.audit.batch_size) == (0, 10)
+    assert config.audit.dsn == "postgresql://audit@db/hets"
     assert (config.enforcement.enabled, config.enforcement.npi_threshold, config.enforcement.repeat_limit) == (
         True,
         0.99,
@@ -60,6 +67,7 @@ def test_overrides() -> None:
         ({"audit": {"flush_interval": 0}}, "flush_interval"),
         ({"audit": {"retention_days": -1}}, "retention_days"),
         ({"audit": {"max_backlog": 0}}, "max_backlog"),
+        ({"audit": {"dsn": 5432}}, "dsn must be a str"),
         ({"enforcement": {"npi_threshold": 99.5}}, "npi_threshold must be a share"),
         ({"enforcement": {"repeat_limit": 0}}, "repeat_limit"),
         ({"enforcement": {"link_suspension": -5}}, "link_suspension"),

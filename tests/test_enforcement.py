@@ -10,13 +10,12 @@ from pathlib import Path
 import attrs
 import pytest
 import trio
+from audits import T0, AuditBackend, record
 from ops import Client, ops_config, running_worker
 from serving import ROOT, error_code, inquiry, make_store, reply_kind
-from test_audit_sqlite import T0, record
 
-from hetsock.audit.database import Reason, Suspension, Usage
+from hetsock.audit.database import AuditDatabase, Reason, Suspension, Usage
 from hetsock.audit.enforcement import apply_suspensions, check, under_threshold
-from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.cli import main
 from hetsock.config import EnforcementConfig
 from hetsock.eligibility import fixtures as fx
@@ -35,9 +34,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteAuditDatabase]:
-    with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as opened:
+def database(audit_backend: AuditBackend) -> Iterator[AuditDatabase]:
+    opened = audit_backend.open()
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
 def test_the_threshold_and_its_minimum_volume() -> None:
@@ -63,7 +65,7 @@ def test_suspensions_laid_over_the_registry() -> None:
     assert registry.submitters[fx.SUBMITTER].npis == {fx.LINKED_NPI}  # the original is untouched
 
 
-def test_under_the_npi_threshold_suspends_the_submitter(database: SqliteAuditDatabase) -> None:
+def test_under_the_npi_threshold_suspends_the_submitter(database: AuditDatabase) -> None:
     good = [record(received=T0 + i, mbi_hash=f"{i:032x}") for i in range(8)]
     bad = [record(received=T0 + 10 + i, npi_ok=False, kind="271-AAA", codes=("AAA41",), mbi_hash="") for i in range(2)]
     database.write(good)
@@ -81,7 +83,7 @@ def test_under_the_npi_threshold_suspends_the_submitter(database: SqliteAuditDat
     assert check(database, later, now=T0 + 200, policy=POLICY) == []
 
 
-def test_the_window_forgets_old_traffic(database: SqliteAuditDatabase) -> None:
+def test_the_window_forgets_old_traffic(database: AuditDatabase) -> None:
     bad = [record(received=T0 + i, npi_ok=False, mbi_hash="") for i in range(10)]
     database.write(bad)
     policy = attrs.evolve(POLICY, npi_window=3600.0)
@@ -90,7 +92,7 @@ def test_the_window_forgets_old_traffic(database: SqliteAuditDatabase) -> None:
     assert check(database, fresh, now=T0 + 7300, policy=policy) == []
 
 
-def test_over_the_repeat_limit_suspends_the_link(database: SqliteAuditDatabase) -> None:
+def test_over_the_repeat_limit_suspends_the_link(database: AuditDatabase) -> None:
     asks = [record(received=T0 + i) for i in range(3)]
     database.write(asks)
     assert check(database, asks, now=T0 + 3, policy=POLICY) == []  # 3 is the limit, not over it
@@ -106,8 +108,12 @@ def test_over_the_repeat_limit_suspends_the_link(database: SqliteAuditDatabase) 
     assert check(database, other, now=T0 + 86_401, policy=POLICY) == []
 
 
-async def test_enforcement_in_a_running_worker_and_reinstatement(store: SqliteStore, tmp_path: Path) -> None:
-    config = ops_config(tmp_path, enforcement={**attrs.asdict(POLICY), "poll_interval": 0.1})
+async def test_enforcement_in_a_running_worker_and_reinstatement(
+    store: SqliteStore, tmp_path: Path, audit_backend: AuditBackend
+) -> None:
+    config = ops_config(
+        tmp_path, audit=audit_backend.settings(), enforcement={**attrs.asdict(POLICY), "poll_interval": 0.1}
+    )
     argv = ["--config", str(tmp_path / "missing.toml")]  # not read: --db names the database
     async with running_worker(config, Services(Registry.from_toml(config.eligibility.registry), store)) as worker:
         client = await Client.connect(worker.server.port)
@@ -117,7 +123,7 @@ async def test_enforcement_in_a_running_worker_and_reinstatement(store: SqliteSt
         await wait_until_applied(worker, 1)
         reply = await client.ask(inquiry(trace_number="R4"))
         assert b"AAA*N**41*C~" in reply  # the link is suspended
-        db = ["--db", str(config.audit_path)]
+        db = ["--db", audit_backend.target]
         assert main(["submitters", "reinstate", fx.SUBMITTER, "--npi", fx.LINKED_NPI, *db]) == 0
         await wait_until_applied(worker, 0)
         assert b"AAA*" not in await client.ask(inquiry(trace_number="R5"))  # counted afresh from reinstatement
@@ -136,8 +142,11 @@ async def test_enforcement_in_a_running_worker_and_reinstatement(store: SqliteSt
         assert reply_kind(await client.ask(inquiry(trace_number="BACK"))) == "271"
         assert error_code(await client.ask(inquiry())) != "SBY00502"
         await client.close()
-    with SqliteAuditDatabase.open(config.audit_path) as database:
+    database = audit_backend.open()
+    try:
         history = database.suspensions()
+    finally:
+        database.close()
     assert [(s.target, s.reason, s.lifted is not None) for s in reversed(history)] == [
         ((fx.SUBMITTER, fx.LINKED_NPI), Reason.REPEATS, True),
         ((fx.SUBMITTER, ""), Reason.NPI_THRESHOLD, True),
@@ -152,10 +161,14 @@ async def wait_until_applied(worker: object, count: int) -> None:
 
 
 async def test_manual_suspension_is_picked_up_and_enforcement_off_suspends_nothing(
-    store: SqliteStore, tmp_path: Path
+    store: SqliteStore, tmp_path: Path, audit_backend: AuditBackend
 ) -> None:
-    config = ops_config(tmp_path, enforcement={"enabled": False, "repeat_limit": 1, "poll_interval": 0.1})
-    db = ["--db", str(config.audit_path)]
+    config = ops_config(
+        tmp_path,
+        audit=audit_backend.settings(),
+        enforcement={"enabled": False, "repeat_limit": 1, "poll_interval": 0.1},
+    )
+    db = ["--db", audit_backend.target]
     async with running_worker(config, Services(Registry.from_toml(config.eligibility.registry), store)) as worker:
         client = await Client.connect(worker.server.port)
         for _ in range(3):  # over the repeat limit, but enforcement is off
@@ -175,8 +188,8 @@ async def test_manual_suspension_is_picked_up_and_enforcement_off_suspends_nothi
         await client.close()
 
 
-def test_submitters_command_faults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = ["--db", str(tmp_path / "audit.sqlite3")]
+def test_submitters_command_faults(audit_backend: AuditBackend, capsys: pytest.CaptureFixture[str]) -> None:
+    db = ["--db", audit_backend.target]
     assert main(["submitters", "suspend", "NOBODY01", *db]) == 2
     assert "not in the registry" in capsys.readouterr().err
     assert main(["submitters", "suspend", fx.SUBMITTER, "--npi", fx.UNLINKED_NPI, *db]) == 2
@@ -195,6 +208,9 @@ def test_submitters_command_faults(tmp_path: Path, capsys: pytest.CaptureFixture
     assert '"suspended_npis": [\n        "1234567893"' in out
     assert '"until": null' in out
     now = dt.datetime.now().timestamp()
-    with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as database:
+    database = audit_backend.open()
+    try:
         [active] = database.suspensions(now=now)
+    finally:
+        database.close()
     assert (active.target, active.reason, active.until) == ((fx.SUBMITTER, fx.LINKED_NPI), Reason.MANUAL, None)

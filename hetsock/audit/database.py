@@ -1,22 +1,26 @@
 """The audit database contract: what the trail, enforcement, the report and ``hetsock
-submitters`` ask of any database (SQLite today, :mod:`hetsock.audit.sqlite`; PostgreSQL later).
+submitters`` ask of any database: a SQLite file (:mod:`hetsock.audit.sqlite`) or a PostgreSQL
+schema (:mod:`hetsock.audit.postgres`), chosen by :func:`hetsock.audit.open_audit_database`.
 
 Three kinds of data:
 
 * **records** (:class:`~hetsock.audit.record.AuditRecord`), appended in batches, one transaction
-  per :meth:`AuditDatabase.write`, read back in time order for the report, pruned by age;
+  per :meth:`AuditDatabase.write`, read back in time order for the report, pruned by age. A
+  record with an identity (``origin``, ``sequence``) is stored once however often it is written:
+  the writer retries a batch whose commit may or may not have happened (the connection dropped
+  before the answer came), and the retry must not store it twice;
 * **NPI usage**, a per-submitter, per-minute tally (271 transactions, and those with a valid,
-  linked NPI) kept by :meth:`~AuditDatabase.write` in the same transaction, so the 99.5 % rule is
-  judged over a day without rereading a day of records;
+  linked NPI) kept by :meth:`~AuditDatabase.write` in the same transaction, of the records it
+  stored, so the 99.5 % rule is judged over a day without rereading a day of records;
 * **suspensions** (:class:`Suspension`): a submitter, or one submitter/NPI link, suspended from a
   time until a time (or until reinstated), by enforcement or by an operator. The server lays the
   active ones over the registry file (a suspended submitter gets ``SBY00502``, a suspended link
   AAA 41), and they outlive reloads and restarts because they live here, not in the registry.
 
-Several processes (the workers, ``hetsock submitters``, ``hetsock audit report``) use one
-database at once; an implementation makes each method atomic and safe against the others.
-Every failure is :class:`AuditDatabaseError`, whose message names the database and the fault,
-never a record's content. Times are seconds since the epoch.
+Several processes (the workers, on one host or many, ``hetsock submitters``, ``hetsock audit
+report``) use one database at once; an implementation makes each method atomic and safe against
+the others. Every failure is :class:`AuditDatabaseError`, whose message names the database and
+the fault, never a record's content or a password. Times are seconds since the epoch.
 """
 
 from __future__ import annotations
@@ -88,8 +92,9 @@ class AuditDatabase(Protocol):
         """Which database, for log lines (``sqlite:<path>``); never credentials."""
         ...
 
-    def write(self, records: Sequence[AuditRecord]) -> None:
-        """Append ``records`` and add them to the NPI usage tally, all or nothing."""
+    def write(self, records: Sequence[AuditRecord]) -> int:
+        """Append ``records`` and add them to the NPI usage tally, all or nothing; returns how
+        many were stored (a record whose identity is stored already is skipped, and not tallied)."""
         ...
 
     def records(
@@ -128,6 +133,10 @@ class AuditDatabase(Protocol):
 
     def last_ended(self, targets: Iterable[Target], *, now: float) -> dict[Target, float]:
         """For each target with a suspension that has ended by ``now``, when the latest one ended."""
+        ...
+
+    def count(self) -> int:
+        """How many records the database holds."""
         ...
 
     def close(self) -> None:

@@ -69,6 +69,12 @@ class AuditRecord:
     npi_ok: bool | None
     delivered: bool
     latency: float  #: seconds
+    #: The record's identity: the audit writer that made it (a random UUID, 32 hex digits, new
+    #: at every worker start) and its number in that writer's output. A batch retried after a
+    #: commit whose acknowledgement was lost (the database went away at that moment) is then
+    #: stored once. ``''`` and 0 for a record made elsewhere: stored every time it is written.
+    origin: str = ""
+    sequence: int = 0
 
     @property
     def aaa_codes(self) -> tuple[str, ...]:
@@ -88,8 +94,9 @@ def _epoch(moment: dt.datetime) -> float:
     return moment.timestamp()  # a naive datetime is local time, as the server's wall clock is
 
 
-def record_of(exchange: Exchange, key: bytes) -> AuditRecord:
-    """The audit record of ``exchange``; the MBI goes in only as its keyed hash."""
+def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int = 0) -> AuditRecord:
+    """The audit record of ``exchange``; the MBI goes in only as its keyed hash. ``origin`` and
+    ``sequence``: the record's identity (see :class:`AuditRecord`)."""
     reply = exchange.reply
     connection = exchange.connection
     is_271 = reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION)
@@ -114,6 +121,8 @@ def record_of(exchange: Exchange, key: bytes) -> AuditRecord:
         npi_ok=(not NPI_FAULTS.intersection(reply.aaa_codes)) if is_271 else None,
         delivered=exchange.delivered,
         latency=exchange.latency,
+        origin=origin,
+        sequence=sequence,
     )
 
 

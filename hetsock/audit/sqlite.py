@@ -12,7 +12,9 @@ Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:
 ``audit``
     one row per record (:class:`~hetsock.audit.record.AuditRecord`); ``traces`` is a JSON array,
     ``service_types`` and ``codes`` are comma-separated; indexed by time, by submitter and time,
-    and by (MBI hash, NPI, submitter, day) for the repeat rule.
+    by (MBI hash, NPI, submitter, day) for the repeat rule, and uniquely by the record's identity
+    (``origin``, ``sequence``; NULL for a record without one): :meth:`SqliteAuditDatabase.write`
+    skips records already stored, so a retried batch is stored once.
 ``npi_usage``
     per submitter and minute (``received // 60``): 271 transactions and those with a valid,
     linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction. A span that
@@ -86,13 +88,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX suspension_by_target ON suspension(submitter, npi);
     """,
+    """
+    ALTER TABLE audit ADD COLUMN origin TEXT;
+    ALTER TABLE audit ADD COLUMN sequence INTEGER;
+    CREATE UNIQUE INDEX audit_by_origin ON audit(origin, sequence) WHERE origin IS NOT NULL;
+    """,
 )
 
 _COLUMNS = (
     "received, replied, day, worker, connection, peer_host, peer_port, submitter, npi, mbi_hash, reference, "
-    "interchange_control, traces, service_types, kind, codes, aaa_loop, npi_ok, delivered, latency"
+    "interchange_control, traces, service_types, kind, codes, aaa_loop, npi_ok, delivered, latency, origin, sequence"
 )
-_INSERT = f"INSERT INTO audit({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_INSERT = f"INSERT INTO audit({_COLUMNS}) VALUES ({', '.join('?' * 22)})"
 _TALLY = (
     "INSERT INTO npi_usage(submitter, minute, total, valid) VALUES (?, ?, ?, ?) "
     "ON CONFLICT(submitter, minute) DO UPDATE SET total = total + excluded.total, valid = valid + excluded.valid"
@@ -123,12 +130,14 @@ def _row(record: AuditRecord) -> tuple[object, ...]:
         None if record.npi_ok is None else int(record.npi_ok),
         int(record.delivered),
         record.latency,
+        record.origin or None,
+        record.sequence if record.origin else None,
     )
 
 
 def _record(row: tuple[Any, ...]) -> AuditRecord:
     (received, replied, day, worker, connection, host, port, submitter, npi, hashed, reference, control) = row[:12]
-    traces, service_types, kind, codes, loop, npi_ok, delivered, latency = row[12:]
+    traces, service_types, kind, codes, loop, npi_ok, delivered, latency, origin, sequence = row[12:]
     return AuditRecord(
         received=float(received),
         replied=float(replied),
@@ -150,6 +159,8 @@ def _record(row: tuple[Any, ...]) -> AuditRecord:
         npi_ok=None if npi_ok is None else bool(npi_ok),
         delivered=bool(delivered),
         latency=float(latency),
+        origin=str(origin or ""),
+        sequence=int(sequence or 0),
     )
 
 
@@ -226,19 +237,21 @@ class SqliteAuditDatabase:
             raise AuditDatabaseError(f"{self._path}: the audit database is closed")
         return _Transaction(self)
 
-    def write(self, records: Sequence[AuditRecord]) -> None:
+    def write(self, records: Sequence[AuditRecord]) -> int:
         if not records:
-            return
-        tally: Counter[tuple[str, int]] = Counter()
-        valid: Counter[tuple[str, int]] = Counter()
-        for record in records:
-            if record.npi_ok is not None:
-                minute = (record.submitter, int(record.received // 60))
-                tally[minute] += 1
-                valid[minute] += int(record.npi_ok)
+            return 0
         with self._transaction() as connection:
-            connection.executemany(_INSERT, [_row(record) for record in records])
+            fresh = _unstored(connection, records)
+            tally: Counter[tuple[str, int]] = Counter()
+            valid: Counter[tuple[str, int]] = Counter()
+            for record in fresh:
+                if record.npi_ok is not None:
+                    minute = (record.submitter, int(record.received // 60))
+                    tally[minute] += 1
+                    valid[minute] += int(record.npi_ok)
+            connection.executemany(_INSERT, [_row(record) for record in fresh])
             connection.executemany(_TALLY, [(s, m, n, valid[(s, m)]) for (s, m), n in tally.items()])
+        return len(fresh)
 
     def records(
         self, *, since: float | None = None, until: float | None = None, submitter: str | None = None
@@ -415,6 +428,26 @@ class _Transaction:
             database._lock.release()
         if isinstance(error, sqlite3.Error):
             raise AuditDatabaseError(f"{database._path}: {_describe(error)}") from None
+
+
+def _unstored(connection: sqlite3.Connection, records: Sequence[AuditRecord]) -> Sequence[AuditRecord]:
+    """``records`` less those whose identity is stored already (inside the write transaction,
+    which holds SQLite's one write lock: nobody stores one meanwhile). A writer numbers its
+    records in order, so one range read per origin in the batch finds them."""
+    spans: dict[str, tuple[int, int]] = {}
+    for record in records:
+        if record.origin:
+            low, high = spans.get(record.origin, (record.sequence, record.sequence))
+            spans[record.origin] = (min(low, record.sequence), max(high, record.sequence))
+    stored: set[tuple[str, int]] = set()
+    for origin, (low, high) in spans.items():
+        rows = connection.execute(
+            "SELECT sequence FROM audit WHERE origin = ? AND sequence BETWEEN ? AND ?", (origin, low, high)
+        )
+        stored.update((origin, int(sequence)) for (sequence,) in rows)
+    if not stored:
+        return records
+    return [r for r in records if not r.origin or (r.origin, r.sequence) not in stored]
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:

@@ -7,17 +7,21 @@ The server calls :meth:`AuditTrail.request_answered` on its event loop after eve
 only puts the :class:`~hetsock.server.observer.Exchange` on a trio memory channel (no I/O, no
 hashing, about a microsecond). The writer task wakes every ``flush_interval`` (1 s), takes what
 is queued, turns it into :class:`~hetsock.audit.record.AuditRecord`\\ s (the MBI becomes its keyed
-hash; the reply bytes are let go) and writes them in transactions of at most ``batch_size``, in a
-worker thread, so a slow or locked database never holds the event loop. A crash of the process
-therefore loses at most the records of the last flush interval.
+hash; the reply bytes are let go; each record is numbered, under an ``origin`` drawn at random
+for this writer, so the database stores a retried record once) and writes them in transactions
+of at most ``batch_size``, in a worker thread, so a slow or locked database never holds the
+event loop. A crash of the process therefore loses at most the records of the last flush
+interval.
 
-A failing database (locked past its busy timeout, disk full, gone) never stalls replies: the
-batch stays pending and is retried at the next flush, the failure is counted
-(``failures``) and logged (``audit-write-failed`` once, ``audit-still-failing`` every
-:data:`LOG_EVERY` seconds, ``audit-recovered`` after). Meanwhile records are held in memory up to
-``max_backlog`` per worker; beyond that new ones are dropped, counted (``dropped``) and logged
-(``audit-dropped``) rather than grow memory without bound: the one way, besides a crash or a
-database still failing at shutdown, that the trail can miss a reply.
+A failing database (locked past its busy timeout, disk full, a PostgreSQL server restarting or
+out of reach) never stalls replies: the batch stays pending and is retried at the next flush
+(whether or not its last attempt was in fact committed: the records' identity makes the retry
+store only what is missing), the failure is counted (``failures``) and logged
+(``audit-write-failed`` once, ``audit-still-failing`` every :data:`LOG_EVERY` seconds,
+``audit-recovered`` after). Meanwhile records are held in memory up to ``max_backlog`` per
+worker; beyond that new ones are dropped, counted (``dropped``) and logged (``audit-dropped``)
+rather than grow memory without bound: the one way, besides a crash or a database still failing
+at shutdown, that the trail can miss a reply.
 
 Shutdown: :meth:`AuditTrail.close` (after the listener has finished every connection) makes the
 writer flush everything queued, retrying a failing database for :data:`FLUSH_ON_STOP` seconds;
@@ -36,6 +40,7 @@ import datetime as dt
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 import attrs
@@ -94,6 +99,10 @@ class AuditTrail(Observer):
     _failing_since: float | None = None
     _last_failure_log: float = 0.0
     _last_drop_log: float = -LOG_EVERY
+    #: This writer's records' origin (see :class:`~hetsock.audit.record.AuditRecord`) and the
+    #: next record's sequence number.
+    _origin: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    _sequence: int = 1
 
     def __attrs_post_init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[Exchange](float("inf"))
@@ -184,17 +193,24 @@ class AuditTrail(Observer):
         """Write everything queued; whether it all went (else it stays pending for the next flush)."""
         taken = self._take()
         if taken:
-            key = self.key
-            self._pending.extend(await trio.to_thread.run_sync(lambda: [record_of(e, key) for e in taken]))
+            key, origin, first = self.key, self._origin, self._sequence
+            self._sequence += len(taken)
+            self._pending.extend(
+                await trio.to_thread.run_sync(
+                    lambda: [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(taken)]
+                )
+            )
         while self._pending:
             chunk = self._pending[: self.settings.batch_size]
             try:
-                suspended = await trio.to_thread.run_sync(self._write, chunk)
+                stored, suspended = await trio.to_thread.run_sync(self._write, chunk)
             except AuditDatabaseError as error:
                 self._failed(error)
                 return False
             del self._pending[: len(chunk)]
             self.written += len(chunk)
+            if stored < len(chunk):  # a failed attempt had committed after all: nothing stored twice
+                log_event(logger, "audit-already-stored", worker=self.worker, records=len(chunk) - stored)
             self._recovered()
             if suspended:
                 for suspension in suspended:
@@ -220,16 +236,19 @@ class AuditTrail(Observer):
                 return  # run()'s finally counts and logs what is left
             await trio.sleep(_STOP_RETRY)
 
-    def _write(self, records: list[AuditRecord]) -> list[Suspension]:
-        """In a worker thread: one transaction, then (with a policy) the enforcement check."""
-        self.database.write(records)
+    def _write(self, records: list[AuditRecord]) -> tuple[int, list[Suspension]]:
+        """In a worker thread: one transaction, then (with a policy) the enforcement check; the
+        records newly stored, and the suspensions made."""
+        stored = self.database.write(records)
         if self.enforcement is None or not self.enforcement.enabled:
-            return []
+            return stored, []
         try:
-            return enforcement.check(self.database, records, now=_epoch(self.wall_clock), policy=self.enforcement)
+            return stored, enforcement.check(
+                self.database, records, now=_epoch(self.wall_clock), policy=self.enforcement
+            )
         except AuditDatabaseError as error:  # judged again with the next batch
             log_event(logger, "enforcement-failed", level=logging.WARNING, worker=self.worker, detail=str(error))
-            return []
+            return stored, []
 
     def _failed(self, error: AuditDatabaseError) -> None:
         self.failures += 1

@@ -2,8 +2,9 @@
 
 :func:`prepare` (plain, before trio starts) opens what can fail for configuration reasons, so
 ``hetsock serve`` exits 2 with a clear message instead of serving without an audit trail: the
-audit key (created on the first start), the audit database (created and migrated), and the
-active suspensions. :func:`run_worker` then runs, in one trio run:
+audit key (created on the first start), the audit database (``[audit] dsn`` on PostgreSQL, else
+the SQLite file; created and migrated; logged as ``audit-database``), and the active
+suspensions. :func:`run_worker` then runs, in one trio run:
 
 * the audit writer (:class:`~hetsock.audit.trail.AuditTrail`), started first and stopped last:
   after :func:`~hetsock.server.listener.serve` has returned (every connection finished or cut at
@@ -29,9 +30,9 @@ from pathlib import Path
 import attrs
 import trio
 
+from hetsock.audit import open_audit_database
 from hetsock.audit.database import AuditDatabase
 from hetsock.audit.record import load_or_create_key
-from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.audit.trail import AuditTrail, SuspensionWatcher
 from hetsock.config import Config
 from hetsock.eligibility.store.base import StoreUnavailableError
@@ -75,10 +76,14 @@ def prepare(config: Config, *, worker: int = 0, wall_clock: Callable[[], dt.date
         log_event(logger, "audit-key-created", path=str(key_path))
     operations = Operations()
     try:
-        writer_database = SqliteAuditDatabase.open(config.audit_path)
+        writer_database = open_audit_database(config)
         operations.databases.append(writer_database)
-        watcher_database = SqliteAuditDatabase.open(config.audit_path)
-        operations.databases.append(watcher_database)
+        if config.audit.dsn:  # a pool: one database serves the writer and the watcher
+            watcher_database = writer_database
+        else:  # one SQLite connection per task that uses it at once
+            watcher_database = open_audit_database(config)
+            operations.databases.append(watcher_database)
+        log_event(logger, "audit-database", worker=worker, database=writer_database.describe())
         watcher = SuspensionWatcher(watcher_database, config.enforcement.poll_interval, worker, wall_clock)
         watcher.load()
     except BaseException:
