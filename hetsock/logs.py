@@ -16,6 +16,7 @@ import sys
 from typing import Any, TextIO
 
 LOGGER_NAME = "hetsock"
+_PSYCOPG = "psycopg"
 _FIELDS = "hetsock_fields"
 
 
@@ -67,11 +68,15 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(*, json_format: bool = False, level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Send the ``hetsock`` logger's events to ``stream`` (default stderr) in the chosen format."""
-    logger = logging.getLogger(LOGGER_NAME)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_format else KeyValueFormatter())
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    # Ours at ``level``; psycopg's pool (PostgreSQL) only at ERROR, in the same format: it warns
+    # on every reconnection attempt while a database is away, which our own events already
+    # report once (store-unavailable, audit-write-failed).
+    for name, threshold in ((LOGGER_NAME, level), (_PSYCOPG, max(level, logging.ERROR))):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(threshold)
+        logger.propagate = False

@@ -14,9 +14,13 @@ open loop, while every ``--fault-every`` seconds one fault is injected, in turn:
   Requests meanwhile are answered with AAA 42 ("unable to respond at current time"), counted as
   outage replies, not mismatches.
 
+The audit trail goes to the same database (``[audit] dsn``), so the outages hit it too: it keeps
+its records in memory and writes them when the database is back.
+
 Reports: requests sent, replies, **replies lost** (sent and never answered: must be 0), errors by
 kind, mismatches (a reply other than the request should get, outages aside), latency, connection
-events, faults injected, and the server's memory (all processes) over time.
+events, faults injected, the audit records written against the replies received, and the
+server's memory (all processes) over time.
 
 Run by hand: ``python scripts/soak.py --duration 300`` (PostgreSQL on 127.0.0.1:5432 or
 ``HETSOCK_TEST_POSTGRES``).
@@ -100,7 +104,10 @@ def main() -> None:
             .replace("connection_limit = 64", "connection_limit = 5000")
         )
         config = work / "hetsock.toml"
-        config.write_text(f'[store]\ndsn = "{dsn}"\n[eligibility]\nregistry = "{registry}"\n')
+        config.write_text(
+            f'[store]\ndsn = "{dsn}"\n[eligibility]\nregistry = "{registry}"\n'
+            f'[audit]\ndsn = "{dsn}"\nsecret_file = "{work / "audit.key"}"\n[metrics]\nenabled = false\n'
+        )
         log_path = work / "server.log"
         log = log_path.open("w")
         server = subprocess.Popen(
@@ -114,7 +121,7 @@ def main() -> None:
             text=True,
         )
         deadline = time.monotonic() + 60
-        while not (match := re.search(r"event=supervisor .*address=[^ ]*:(\d+)", log_path.read_text())):
+        while not (match := re.search(r"event=supervisor .*address=[^ \n]*:(\d+)", log_path.read_text())):
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit(f"the server did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
@@ -205,6 +212,16 @@ def main() -> None:
             f"latency ms: p50 {result.percentile_ms(0.5):.2f}, p99 {result.percentile_ms(0.99):.2f}, "
             f"p99.9 {result.percentile_ms(0.999):.2f}, max {result.percentile_ms(1.0):.2f}"
         )
+        if server is not None:  # stop the server first: its last records are flushed as it stops
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
+            with psycopg.connect(dsn.replace(f":{store_port}/", f":{port}/"), autocommit=True) as check:
+                row = check.execute("SELECT count(*) FROM audit").fetchone()
+            audited = int(row[0]) if row else 0
+            print(
+                f"audit trail: {audited:,} records for {result.replies:,} replies received "
+                "(a worker killed with SIGKILL loses what it had not flushed, at most its last second)"
+            )
         if memory:
             per_minute: dict[int, list[int]] = collections.defaultdict(list)
             for at, kib in memory:
