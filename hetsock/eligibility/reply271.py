@@ -40,7 +40,7 @@ from hetsock.eligibility.inquiry import Inquiry
 from hetsock.x12.dates import ccyymmdd, hhmmss
 from hetsock.x12.rules import X12_ID_QUALIFIERS
 from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
-from hetsock.x12.writer import ControlNumbers, OutboundGroup, OutboundSet, Party, render_interchange
+from hetsock.x12.writer import ControlNumbers, render_one_set
 
 VERSION = "005010X279A1"
 
@@ -144,10 +144,16 @@ def _subscriber_found(found: Eligible) -> list[Segment]:
     return body
 
 
-def _sections(inquiry: Inquiry) -> set[str]:
-    asked = set(inquiry.service_types)
+#: Every section: what ``30`` (or nothing but procedures) asks for.
+_ALL_SECTIONS = frozenset(
+    {"deductibles", "hospital", "snf", "advantage", "drug", "msp", "hospice", "home_health", "preventive"}
+)
+
+
+def _sections(asked: set[str]) -> frozenset[str] | set[str]:
+    """The sections the asked service types name."""
     if "30" in asked or not asked:
-        return {"deductibles", "hospital", "snf", "advantage", "drug", "msp", "hospice", "home_health", "preventive"}
+        return _ALL_SECTIONS
     wanted = {"advantage", "msp"}
     if "42" in asked:
         wanted.add("home_health")
@@ -168,8 +174,8 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
     elements to trim."""
     b = found.beneficiary
     day = found.service_start
-    sections = _sections(inquiry)
     asked = set(inquiry.service_types)
+    sections = _sections(asked)
     procedure_codes = _procedure_codes(inquiry)
     out: list[Segment] = []
     for part, insurance, types in (("A", "MA", PART_A_SERVICE_TYPES), ("B", "MB", PART_B_SERVICE_TYPES)):
@@ -301,7 +307,8 @@ def render_271(
     (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
     d = reply_delimiters(inquiry)
     rejection = outcome if isinstance(outcome, Rejection) else None
-    body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, ccyymmdd(now), hhmmss(now))]
+    stamp = date, time = ccyymmdd(now), hhmmss(now)  # BHT04/05, and the ISA's and GS's
+    body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, date, time)]
     body.extend(_source(rejection))
     body.extend(_receiver(inquiry, rejection))
     body.append(("HL", "3", "2", "22", "0"))
@@ -311,13 +318,16 @@ def render_271(
         body.extend(_benefits(inquiry, outcome, d))
     else:
         body.extend(_subscriber_as_sent(inquiry, outcome, window))
-    sender = Party(_qualifier(inquiry.receiver_qualifier), inquiry.receiver_id)
-    receiver = Party(_qualifier(inquiry.sender_qualifier), inquiry.submitter_id)
-    group = OutboundGroup(
-        "HB", inquiry.group_receiver, inquiry.group_sender, VERSION, [OutboundSet("271", VERSION, body)]
-    )
-    return render_interchange(
-        sender=sender, receiver=receiver, usage=inquiry.usage, now=now, control=control, delimiters=d, groups=[group]
+    return render_one_set(
+        sender=(_qualifier(inquiry.receiver_qualifier), inquiry.receiver_id),
+        receiver=(_qualifier(inquiry.sender_qualifier), inquiry.submitter_id),
+        usage=inquiry.usage,
+        stamp=stamp,
+        control=control,
+        delimiters=d,
+        group=("HB", inquiry.group_receiver, inquiry.group_sender, VERSION),
+        set_id="271",
+        body=body,
     )
 
 
