@@ -178,14 +178,15 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
     sections = _sections(asked)
     procedure_codes = _procedure_codes(inquiry)
     out: list[Segment] = []
-    for part, insurance, types in (("A", "MA", PART_A_SERVICE_TYPES), ("B", "MB", PART_B_SERVICE_TYPES)):
+    part_a_types, part_b_types = _service_type_lists(d.repetition)
+    for part, insurance, types in (("A", "MA", part_a_types), ("B", "MB", part_b_types)):
         periods = [period for entitled, period in b.entitlements if entitled == part]
         if not periods:
             out.append(("EB", "6", "", "30", insurance))
             continue
         for period in periods:
             active = period.covers(day)
-            out.append(("EB", "1" if active else "6", "", _joined(types, d.repetition) if active else "30", insurance))
+            out.append(("EB", "1" if active else "6", "", types if active else "30", insurance))
             out.append(_dtp("291", period))
             if b.esrd and part == "A" and active:
                 out.append(("MSG", "ENTITLED BASED ON END STAGE RENAL DISEASE"))
@@ -277,8 +278,10 @@ _LE_2120: Segment = ("LE", "2120")
 
 
 @functools.lru_cache(maxsize=64)
-def _joined(types: tuple[str, ...], repetition: str) -> str:
-    return repetition.join(types)
+def _service_type_lists(repetition: str) -> tuple[str, str]:
+    """EB03 of an active Part A and Part B entitlement, joined by ``repetition``. Keyed by the one
+    character: a key holding the 39 codes would be hashed afresh on every call."""
+    return repetition.join(PART_A_SERVICE_TYPES), repetition.join(PART_B_SERVICE_TYPES)
 
 
 def _procedure_codes(inquiry: Inquiry) -> list[str]:
