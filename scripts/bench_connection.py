@@ -10,7 +10,8 @@ builds for one worker: the pipeline responder over a seeded SQLite store, and th
 task, as in the server). The wall clock is the real one.
 
 Reports the median over ``--rounds`` of the mean microseconds per request (wall clock, and the
-process's CPU time, all threads: the audit writer's included, other processes' not), with the garbage
+process's CPU time, all threads: the audit writer's included, other processes' not; its mean over
+the rounds spreads the writer's once-a-second flushes over every request), with the garbage
 collector paused (``--gc`` leaves it on, after a ``gc.freeze()`` as the worker does), and with
 ``--respond`` beside it the median of ``respond()`` alone for the same payload. Run by hand:
 ``python scripts/bench_connection.py [--rounds N] [--requests N]``.
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--respond", action="store_true", help="also time respond() alone")
     parser.add_argument("--trivial", action="store_true", help="answer every request with a fixed reply")
     parser.add_argument("--no-audit", action="store_true", help="leave the audit trail out")
+    parser.add_argument("--verbose", action="store_true", help="print every round's figure")
     args = parser.parse_args()
     configure_logging(stream=io.StringIO())
     registry = Registry.from_toml(ROOT / "config" / "submitters.toml")
@@ -146,13 +148,15 @@ def main() -> None:
             trio.run(run)
         finally:
             gc.enable()
+        wall, cpu = statistics.median(samples), statistics.median(cpu_samples)
         print(
             f"connection loop, {args.requests} requests per round, {args.rounds} rounds"
-            f"{' (GC on)' if args.gc else ''}: {statistics.median(samples):.1f} us median per request "
-            f"(min {min(samples):.1f}, max {max(samples):.1f}); process CPU {statistics.median(cpu_samples):.1f} us "
-            f"median (min {min(cpu_samples):.1f}); audit written {trail.written}"
-            + (f"\n  rounds: {[round(s) for s in samples]}" if os.environ.get("BENCH_VERBOSE") else "")
+            f"{' (GC on)' if args.gc else ''}: {wall:.1f} us median per request "
+            f"(min {min(samples):.1f}, max {max(samples):.1f}); process CPU {cpu:.1f} us median "
+            f"(min {min(cpu_samples):.1f}, mean {statistics.fmean(cpu_samples):.1f}); audit written {trail.written}"
         )
+        if args.verbose:
+            print(f"  rounds (wall us): {[round(s) for s in samples]}")
         if args.respond:
             context = Context(services, dt.datetime.now(), ControlNumbers(1), "127.0.0.1")
             timings = []
