@@ -212,9 +212,10 @@ def _person(nm1: list[str] | None, dmg: list[str] | None, address: list[str] | N
     e = _padded(nm1 or ["NM1"], 10)
     if dmg is None:
         birth_date, gender = None, ""
-    else:
-        dmg = _padded(dmg, 4)
-        birth_date, gender = (_date(dmg[2]) if dmg[1] == "D8" else None), dmg[3]
+    else:  # DMG*D8*<date> with no gender is the usual shape: index rather than pad a copy
+        n = len(dmg)
+        birth_date = _date(dmg[2]) if n > 2 and dmg[1] == "D8" else None
+        gender = dmg[3] if n > 3 else ""
     return Person(e[3], e[4], e[5], e[7], e[8], e[9], birth_date, gender, tuple(address or ()))
 
 

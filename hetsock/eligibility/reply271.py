@@ -79,6 +79,8 @@ def _dtp(qualifier: str, period: Period) -> Segment:
 
 
 def _nm1(*elements: str) -> Segment:
+    if elements[-1]:  # NM109 present (every 271 has such NM1s): nothing to trim
+        return ("NM1", *elements)
     values = list(elements)
     while values and values[-1] == "":
         values.pop()
