@@ -130,18 +130,21 @@ def respond(message: bytes, context: Context) -> Reply:
     window = services.window.bounds(today)
     text = render_271(inquiry, outcome, now=context.now, control=context.control, window=window)
     rejection = outcome if isinstance(outcome, Rejection) else None
+    # Positional, in field order (once per request: keywords cost a quarter more here).
     return Reply(
-        ReplyKind.ELIGIBILITY if rejection is None else ReplyKind.REJECTION,
-        text.encode("latin-1"),
-        submitter_id=inquiry.submitter_id,
-        npi=inquiry.receiver.id,
-        interchange_control=inquiry.interchange_control,
-        reference=inquiry.reference,
-        traces=tuple([t.number for t in inquiry.traces]),
-        service_types=inquiry.service_types,
-        aaa_loop=rejection.loop if rejection is not None else "",
-        aaa_codes=(rejection.reason,) if rejection is not None else (),
-        member_id=inquiry.subscriber.member_id,
+        ReplyKind.ELIGIBILITY if rejection is None else ReplyKind.REJECTION,  # kind
+        text.encode("latin-1"),  # payload
+        inquiry.submitter_id,
+        inquiry.receiver.id,  # npi
+        inquiry.interchange_control,
+        inquiry.reference,
+        tuple([t.number for t in inquiry.traces]),  # traces
+        inquiry.service_types,
+        rejection.loop if rejection is not None else "",  # aaa_loop
+        (rejection.reason,) if rejection is not None else (),  # aaa_codes
+        "",  # ta1_note
+        "",  # error_code
+        inquiry.subscriber.member_id,
     )
 
 

@@ -111,8 +111,8 @@ def _last_name_forms(last: str, suffix: str) -> set[str]:
 
 def names_match(sent_last: str, sent_suffix: str, stored_last: str, stored_suffix: str) -> bool:
     """Whether a sent last name matches a stored one, by HETS's rules."""
-    if normalize_name(sent_last) == normalize_name(stored_last):
-        return True  # the common case, decided without the forms: each side's forms include this one
+    if sent_last == stored_last or normalize_name(sent_last) == normalize_name(stored_last):
+        return True  # the common cases, decided without the forms: each side's forms include this one
     return bool(_last_name_forms(sent_last, sent_suffix) & _last_name_forms(stored_last, stored_suffix))
 
 
@@ -154,7 +154,8 @@ def decide(
     sent_birth = ccyymmdd(person.birth_date) if person.birth_date else ""
     if not person.first_name and not sent_birth:
         return Rejection("2100C", "73")
-    if person.first_name and normalize_name(person.first_name) != normalize_name(beneficiary.first_name):
+    first = person.first_name  # sent exactly as stored (the usual case): equal once normalized too
+    if first and first != beneficiary.first_name and normalize_name(first) != normalize_name(beneficiary.first_name):
         return Rejection("2100C", "73")
     if (sent_birth or beneficiary.birth_date) > start:
         return Rejection("2100C", "60")

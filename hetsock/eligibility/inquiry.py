@@ -156,32 +156,33 @@ class Inquiry:
             else:  # BHT
                 bht = _padded(e, 6)
         isa = header.elements
+        # Positional, in field order (once per request: keywords cost a third more here).
         return cls(
-            submitter_id=isa[6].rstrip(" "),
-            receiver_id=isa[8].rstrip(" "),
-            sender_qualifier=isa[5],
-            receiver_qualifier=isa[7],
-            usage=isa[15],
-            interchange_control=isa[13],
-            group_sender=gs[2],
-            group_receiver=gs[3],
-            group_control=gs[6],
-            version=gs[8],
-            transaction_control=_at(st, 2),
-            reference=bht[3],
-            purpose=bht[2],
-            created=bht[4] + bht[5],
-            source=_party(names.get("2100A")),
-            receiver=_party(names.get("2100B")),
-            subscriber=_person(names.get("2100C"), demographics.get("2100C"), addresses.get("2100C")),
-            dependent=_person(names["2100D"], demographics.get("2100D"), addresses.get("2100D"))
+            isa[6].rstrip(" "),  # submitter_id
+            isa[8].rstrip(" "),  # receiver_id
+            isa[5],  # sender_qualifier
+            isa[7],  # receiver_qualifier
+            isa[15],  # usage
+            isa[13],  # interchange_control
+            gs[2],  # group_sender
+            gs[3],  # group_receiver
+            gs[6],  # group_control
+            gs[8],  # version
+            _at(st, 2),  # transaction_control
+            bht[3],  # reference
+            bht[2],  # purpose
+            bht[4] + bht[5],  # created
+            _party(names.get("2100A")),  # source
+            _party(names.get("2100B")),  # receiver
+            _person(names.get("2100C"), demographics.get("2100C"), addresses.get("2100C")),  # subscriber
+            _person(names["2100D"], demographics.get("2100D"), addresses.get("2100D"))  # dependent
             if "2100D" in names
             else None,
-            traces=tuple(traces),
-            service_dates=subscriber_dates or service_dates,
-            service_types=tuple(service_types),
-            procedures=tuple(procedures),
-            delimiters=d,
+            tuple(traces),
+            subscriber_dates or service_dates,  # service_dates
+            tuple(service_types),
+            tuple(procedures),
+            d,  # delimiters
         )
 
 
@@ -211,9 +212,10 @@ def _person(nm1: list[str] | None, dmg: list[str] | None, address: list[str] | N
     e = _padded(nm1 or ["NM1"], 10)
     if dmg is None:
         birth_date, gender = None, ""
-    else:
-        dmg = _padded(dmg, 4)
-        birth_date, gender = (_date(dmg[2]) if dmg[1] == "D8" else None), dmg[3]
+    else:  # DMG*D8*<date> with no gender is the usual shape: index rather than pad a copy
+        n = len(dmg)
+        birth_date = _date(dmg[2]) if n > 2 and dmg[1] == "D8" else None
+        gender = dmg[3] if n > 3 else ""
     return Person(e[3], e[4], e[5], e[7], e[8], e[9], birth_date, gender, tuple(address or ()))
 
 

@@ -40,7 +40,7 @@ from hetsock.eligibility.inquiry import Inquiry
 from hetsock.x12.dates import ccyymmdd, hhmmss
 from hetsock.x12.rules import X12_ID_QUALIFIERS
 from hetsock.x12.segments import DEFAULT_DELIMITERS, Delimiters
-from hetsock.x12.writer import ControlNumbers, OutboundGroup, OutboundSet, Party, render_interchange
+from hetsock.x12.writer import ControlNumbers, render_one_set
 
 VERSION = "005010X279A1"
 
@@ -79,6 +79,8 @@ def _dtp(qualifier: str, period: Period) -> Segment:
 
 
 def _nm1(*elements: str) -> Segment:
+    if elements[-1]:  # NM109 present (every 271 has such NM1s): nothing to trim
+        return ("NM1", *elements)
     values = list(elements)
     while values and values[-1] == "":
         values.pop()
@@ -144,10 +146,16 @@ def _subscriber_found(found: Eligible) -> list[Segment]:
     return body
 
 
-def _sections(inquiry: Inquiry) -> set[str]:
-    asked = set(inquiry.service_types)
+#: Every section: what ``30`` (or nothing but procedures) asks for.
+_ALL_SECTIONS = frozenset(
+    {"deductibles", "hospital", "snf", "advantage", "drug", "msp", "hospice", "home_health", "preventive"}
+)
+
+
+def _sections(asked: set[str]) -> frozenset[str] | set[str]:
+    """The sections the asked service types name."""
     if "30" in asked or not asked:
-        return {"deductibles", "hospital", "snf", "advantage", "drug", "msp", "hospice", "home_health", "preventive"}
+        return _ALL_SECTIONS
     wanted = {"advantage", "msp"}
     if "42" in asked:
         wanted.add("home_health")
@@ -168,18 +176,19 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
     elements to trim."""
     b = found.beneficiary
     day = found.service_start
-    sections = _sections(inquiry)
     asked = set(inquiry.service_types)
+    sections = _sections(asked)
     procedure_codes = _procedure_codes(inquiry)
     out: list[Segment] = []
-    for part, insurance, types in (("A", "MA", PART_A_SERVICE_TYPES), ("B", "MB", PART_B_SERVICE_TYPES)):
+    part_a_types, part_b_types = _service_type_lists(d.repetition)
+    for part, insurance, types in (("A", "MA", part_a_types), ("B", "MB", part_b_types)):
         periods = [period for entitled, period in b.entitlements if entitled == part]
         if not periods:
             out.append(("EB", "6", "", "30", insurance))
             continue
         for period in periods:
             active = period.covers(day)
-            out.append(("EB", "1" if active else "6", "", _joined(types, d.repetition) if active else "30", insurance))
+            out.append(("EB", "1" if active else "6", "", types if active else "30", insurance))
             out.append(_dtp("291", period))
             if b.esrd and part == "A" and active:
                 out.append(("MSG", "ENTITLED BASED ON END STAGE RENAL DISEASE"))
@@ -271,8 +280,10 @@ _LE_2120: Segment = ("LE", "2120")
 
 
 @functools.lru_cache(maxsize=64)
-def _joined(types: tuple[str, ...], repetition: str) -> str:
-    return repetition.join(types)
+def _service_type_lists(repetition: str) -> tuple[str, str]:
+    """EB03 of an active Part A and Part B entitlement, joined by ``repetition``. Keyed by the one
+    character: a key holding the 39 codes would be hashed afresh on every call."""
+    return repetition.join(PART_A_SERVICE_TYPES), repetition.join(PART_B_SERVICE_TYPES)
 
 
 def _procedure_codes(inquiry: Inquiry) -> list[str]:
@@ -301,7 +312,8 @@ def render_271(
     (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
     d = reply_delimiters(inquiry)
     rejection = outcome if isinstance(outcome, Rejection) else None
-    body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, ccyymmdd(now), hhmmss(now))]
+    stamp = date, time = ccyymmdd(now), hhmmss(now)  # BHT04/05, and the ISA's and GS's
+    body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, date, time)]
     body.extend(_source(rejection))
     body.extend(_receiver(inquiry, rejection))
     body.append(("HL", "3", "2", "22", "0"))
@@ -311,13 +323,16 @@ def render_271(
         body.extend(_benefits(inquiry, outcome, d))
     else:
         body.extend(_subscriber_as_sent(inquiry, outcome, window))
-    sender = Party(_qualifier(inquiry.receiver_qualifier), inquiry.receiver_id)
-    receiver = Party(_qualifier(inquiry.sender_qualifier), inquiry.submitter_id)
-    group = OutboundGroup(
-        "HB", inquiry.group_receiver, inquiry.group_sender, VERSION, [OutboundSet("271", VERSION, body)]
-    )
-    return render_interchange(
-        sender=sender, receiver=receiver, usage=inquiry.usage, now=now, control=control, delimiters=d, groups=[group]
+    return render_one_set(
+        sender=(_qualifier(inquiry.receiver_qualifier), inquiry.receiver_id),
+        receiver=(_qualifier(inquiry.sender_qualifier), inquiry.submitter_id),
+        usage=inquiry.usage,
+        stamp=stamp,
+        control=control,
+        delimiters=d,
+        group=("HB", inquiry.group_receiver, inquiry.group_sender, VERSION),
+        set_id="271",
+        body=body,
     )
 
 

@@ -188,9 +188,9 @@ class Connection:
                     if isinstance(event, Message):
                         message_started_at = None
                         self._phase = _Phase.ANSWERING
-                        scope.deadline = clock() + settings.reply_timeout
-                        close = await self._answer(event)
-                        last_activity = clock()
+                        received_at = clock()
+                        scope.deadline = received_at + settings.reply_timeout
+                        close, last_activity = await self._answer(event, received_at)
                         if close is not None:
                             return close, True
                         continue
@@ -228,13 +228,13 @@ class Connection:
             return CloseReason.SHUTDOWN, False
         return (CloseReason.DEADLINE if message_deadline <= idle_deadline else CloseReason.IDLE), False
 
-    async def _answer(self, message: Message) -> CloseReason | None:
-        """Answer one message and write the reply; a reason to close, or ``None`` to go on.
+    async def _answer(self, message: Message, received_at: float) -> tuple[CloseReason | None, float]:
+        """Answer one message (whole at ``received_at``, trio time) and write the reply; a reason
+        to close (or ``None`` to go on) and the trio time the reply was written.
 
         The ISA is glanced at (ISA06, ISA13) only when it matters: while the connection has no
         submitter yet, when submitters are pinned to certificates, and for an error reply."""
         state = self.state
-        received_at = trio.current_time()
         now = state.wall_clock()
         self.requests += 1
         payload = message.payload
@@ -248,8 +248,7 @@ class Connection:
             close = CloseReason.LIMIT
         else:
             reply = await self._respond(payload, now)
-        await self._write_reported(reply, now, received_at)
-        return close
+        return close, await self._write_reported(reply, now, received_at)
 
     def _certificate_allowed(self, payload: bytes) -> bool:
         """Whether the submitter's pinned certificates (if any) include this connection's."""
@@ -289,18 +288,19 @@ class Connection:
         self.requests += 1
         await self._write_reported(reply, now, trio.current_time())
 
-    async def _write_reported(self, reply: Reply, received: dt.datetime, received_at: float) -> None:
+    async def _write_reported(self, reply: Reply, received: dt.datetime, received_at: float) -> float:
         """Write ``reply`` and report the exchange to the observer, also when the write fails
-        (``delivered=False``; the failure then propagates)."""
+        (``delivered=False``; the failure then propagates). Returns the trio time it was written."""
         delivered = False
         try:
             await self.stream.send_all(wrap(reply.payload, self.receiver.mode or Mode.WRAPPED))
             delivered = True
         finally:
             state = self.state
-            latency = trio.current_time() - received_at
-            exchange = Exchange(self.info, reply, received, state.wall_clock(), latency, delivered)
+            replied_at = trio.current_time()
+            exchange = Exchange(self.info, reply, received, state.wall_clock(), replied_at - received_at, delivered)
             state.observer.request_answered(exchange)
+        return replied_at
 
 
 class _Phase(enum.Enum):

@@ -115,8 +115,12 @@ class Observers(Observer):
             _safely(member.connection_refused, peer_host, reason, error_code)
 
     def request_answered(self, exchange: Exchange) -> None:
+        # Once per reply: the try is inline rather than in _safely (a call frame per member).
         for member in self.members:
-            _safely(member.request_answered, exchange)
+            try:
+                member.request_answered(exchange)
+            except Exception:
+                _failed(member.request_answered)
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
         for member in self.members:
@@ -127,7 +131,12 @@ def _safely(method: object, *args: object) -> None:
     try:
         method(*args)  # type: ignore[operator]
     except Exception:
-        logger.exception("observer failed", extra={"hetsock_fields": {"observer": type(method).__qualname__}})
+        _failed(method)
+
+
+def _failed(method: object) -> None:
+    """Log the exception being handled, raised by an observer's ``method``."""
+    logger.exception("observer failed", extra={"hetsock_fields": {"observer": type(method).__qualname__}})
 
 
 @attrs.define

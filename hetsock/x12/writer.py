@@ -77,8 +77,8 @@ def _check_values(text: str, segments: Sequence[Sequence[str]], delimiters: Deli
 
 
 def _isa(  # the 17 ISA elements (ID first), fixed widths applied
-    sender: Party,
-    receiver: Party,
+    sender: tuple[str, str],
+    receiver: tuple[str, str],
     usage: str,
     date: str,
     time: str,
@@ -92,10 +92,10 @@ def _isa(  # the 17 ISA elements (ID first), fixed widths applied
         _BLANK_10,
         "00",
         _BLANK_10,
-        sender.qualifier,
-        sender.id.ljust(15)[:15],
-        receiver.qualifier,
-        receiver.id.ljust(15)[:15],
+        sender[0],
+        sender[1].ljust(15)[:15],
+        receiver[0],
+        receiver[1].ljust(15)[:15],
         date[2:],
         time[:4],
         delimiters.repetition,
@@ -124,7 +124,15 @@ def render_interchange(
     """An interchange as text: ISA, any interchange-level segments (TA1), the groups, IEA."""
     date, time = ccyymmdd(now), hhmmss(now)  # once for the ISA and every GS
     segments: list[Sequence[str]] = [
-        _isa(sender, receiver, usage, date, time, control.interchange, delimiters),
+        _isa(
+            (sender.qualifier, sender.id),
+            (receiver.qualifier, receiver.id),
+            usage,
+            date,
+            time,
+            control.interchange,
+            delimiters,
+        ),
         *interchange_segments,
     ]
     for group_offset, group in enumerate(groups):
@@ -149,6 +157,45 @@ def render_interchange(
             segments.append(["SE", str(len(ts.body) + 2), set_control])
         segments.append(["GE", str(len(group.transaction_sets)), group_control])
     segments.append(["IEA", str(len(groups)), f"{control.interchange:09d}"])
+    return _joined(segments, delimiters)
+
+
+def render_one_set(
+    *,
+    sender: tuple[str, str],
+    receiver: tuple[str, str],
+    usage: str,
+    stamp: tuple[str, str],
+    control: ControlNumbers,
+    delimiters: Delimiters,
+    group: tuple[str, str, str, str],
+    set_id: str,
+    body: Sequence[Sequence[str]],
+) -> str:
+    """An interchange of one group of one transaction set: what :func:`render_interchange` writes
+    for one :class:`OutboundGroup` of one :class:`OutboundSet`, the same text, without building
+    those records (it runs for every 271). ``sender`` and ``receiver`` are (ISA05/07 qualifier,
+    ISA06/08 ID); ``stamp`` is the (CCYYMMDD, HHMMSS) of the ISA and GS; ``group`` is (GS01,
+    GS02, GS03, GS08), GS08 also serving as ST03."""
+    date, time = stamp
+    functional_id, sender_code, receiver_code, version = group
+    group_control = str(control.group)
+    set_control = f"{control.transaction:04d}"
+    segments: list[Sequence[str]] = [
+        _isa(sender, receiver, usage, date, time, control.interchange, delimiters),
+        ("GS", functional_id, sender_code, receiver_code, date, time, group_control, "X", version),
+        ("ST", set_id, set_control, version),
+    ]
+    segments += body
+    segments += (
+        ("SE", str(len(body) + 2), set_control),
+        ("GE", "1", group_control),
+        ("IEA", "1", f"{control.interchange:09d}"),
+    )
+    return _joined(segments, delimiters)
+
+
+def _joined(segments: list[Sequence[str]], delimiters: Delimiters) -> str:
     terminator = delimiters.segment
     text = terminator.join(map(delimiters.element.join, segments)) + terminator
     _check_values(text, segments, delimiters)
