@@ -6,8 +6,8 @@ Skips where no PostgreSQL is reachable, fails instead under ``HETSOCK_REQUIRE_PO
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Iterator
 
@@ -82,7 +82,10 @@ def proxy(seeded: pg.PgSchema) -> Iterator[pg.TcpProxy]:
     forwarder.close()
 
 
-async def test_database_outage_is_aaa_42_within_bounds_then_recovers(seeded: pg.PgSchema, proxy: pg.TcpProxy) -> None:
+async def test_database_outage_is_aaa_42_within_bounds_then_recovers(
+    seeded: pg.PgSchema, proxy: pg.TcpProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hetsock")
     dsn = seeded.database.url(port=proxy.port)
     with postgres_store().open(dsn, schema=seeded.name, max_size=2, pool_timeout=0.5, reconnect_timeout=1.0) as store:
         async with trio.open_nursery() as nursery:
@@ -112,4 +115,5 @@ async def test_database_outage_is_aaa_42_within_bounds_then_recovers(seeded: pg.
             assert b"EB*1**30^" in payload
             await stream.aclose()
             server.shutdown()
-    assert dt.datetime.now() > NOW
+    outage = [r.getMessage() for r in caplog.records if r.getMessage().startswith("store-")]
+    assert outage == ["store-unavailable", "store-recovered"]

@@ -23,7 +23,8 @@ import collections
 import datetime as dt
 import enum
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -31,6 +32,11 @@ from hetsock.logs import LOGGER_NAME, log_event
 from hetsock.pipeline import Reply, ReplyKind
 
 logger = logging.getLogger(LOGGER_NAME + ".server")
+
+#: Seconds between ``store-still-unavailable`` lines while the store stays away.
+OUTAGE_LOG_EVERY = 60.0
+#: A 271 whose only AAA is 42 ("unable to respond at current time"): the store could not be read.
+_STORE_DOWN = ("42",)
 
 
 class CloseReason(enum.StrEnum):
@@ -135,8 +141,11 @@ def _safely(method: object, *args: object) -> None:
 
 
 def _failed(method: object) -> None:
-    """Log the exception being handled, raised by an observer's ``method``."""
-    logger.exception("observer failed", extra={"hetsock_fields": {"observer": type(method).__qualname__}})
+    """Log the exception being handled, raised by an observer's ``method`` (a bound method: the
+    observer is its ``__self__``)."""
+    owner = getattr(method, "__self__", method)
+    name = f"{type(owner).__name__}.{getattr(method, '__name__', '?')}"
+    logger.exception("observer failed", extra={"hetsock_fields": {"observer": name}})
 
 
 @attrs.define
@@ -207,7 +216,16 @@ def codes_of_999(payload: bytes) -> tuple[str, ...]:
 
 @attrs.define
 class LogObserver(Observer):
-    """One line per connection opened and closed (info) and per request answered (debug)."""
+    """One line per connection opened and closed (info) and per request answered (debug), and the
+    store's outages: ``store-unavailable`` at the first reply with AAA 42 (the beneficiary store
+    could not be read), ``store-still-unavailable`` with a count every :data:`OUTAGE_LOG_EVERY`
+    seconds while they go on, ``store-recovered`` at the first 271 after them."""
+
+    #: Seconds, for the outage lines (tests pass their own).
+    clock: Callable[[], float] = time.monotonic
+    _outage_since: float | None = None
+    _outage_replies: int = 0
+    _outage_logged: float = 0.0
 
     def connection_opened(self, connection: ConnectionInfo) -> None:
         log_event(
@@ -222,8 +240,18 @@ class LogObserver(Observer):
         log_event(logger, "connection-refused", peer=peer_host, reason=reason.value, code=error_code)
 
     def request_answered(self, exchange: Exchange) -> None:
+        reply = exchange.reply
+        if reply.aaa_codes == _STORE_DOWN:
+            self._store_down()
+        elif self._outage_since is not None and reply.kind is ReplyKind.ELIGIBILITY:
+            log_event(
+                logger,
+                "store-recovered",
+                seconds=round(self.clock() - self._outage_since, 1),
+                replies=self._outage_replies,
+            )
+            self._outage_since = None
         if logger.isEnabledFor(logging.DEBUG):
-            reply = exchange.reply
             log_event(
                 logger,
                 "request",
@@ -235,6 +263,23 @@ class LogObserver(Observer):
                 codes=",".join(reply_codes(reply)) or "-",
                 ms=round(exchange.latency * 1000, 3),
                 delivered=exchange.delivered,
+            )
+
+    def _store_down(self) -> None:
+        now = self.clock()
+        if self._outage_since is None:
+            self._outage_since, self._outage_replies, self._outage_logged = now, 1, now
+            log_event(logger, "store-unavailable", level=logging.WARNING, reply="AAA 42 in 2100A")
+            return
+        self._outage_replies += 1
+        if now - self._outage_logged >= OUTAGE_LOG_EVERY:
+            self._outage_logged = now
+            log_event(
+                logger,
+                "store-still-unavailable",
+                level=logging.WARNING,
+                seconds=round(now - self._outage_since, 1),
+                replies=self._outage_replies,
             )
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
