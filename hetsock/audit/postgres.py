@@ -81,6 +81,7 @@ from hetsock.eligibility.store.postgres import (
     Migration,
     _has_schema,
     _target,
+    apply_migrations,
     describe,
 )
 
@@ -160,12 +161,6 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 #: The tables the migrations make (a schema holding one of them without a version is not ours).
 TABLES = ("audit", "npi_usage", "suspension")
 
-_VERSION_TABLE = (
-    "CREATE TABLE IF NOT EXISTS audit_schema_version("
-    "version integer PRIMARY KEY, description text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"
-)
-_SELECT_VERSION = "SELECT coalesce(max(version), 0) FROM audit_schema_version"
-_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hetsock audit schema ' || coalesce(current_schema(), '')))"
 _TABLES_HERE = (
     "SELECT c.relname FROM pg_class AS c WHERE c.relnamespace = current_schema()::regnamespace "
     "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
@@ -546,25 +541,13 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
 
 
 def _migrate(connection: psycopg.Connection[Any], label: str) -> None:
-    """Apply the pending :data:`MIGRATIONS` in one transaction, under an advisory lock. The
-    store's :func:`~hetsock.eligibility.store.postgres.apply_migrations` keeps its version in
-    ``schema_version``; the audit tables keep theirs apart, so both may share a schema."""
-    with connection.transaction():
-        connection.execute(_MIGRATION_LOCK)
-        connection.execute(_VERSION_TABLE)
-        row = connection.execute(_SELECT_VERSION).fetchone()
-        current = int(row[0]) if row else 0
-        if current > len(MIGRATIONS):
-            raise AuditDatabaseError(f"{label}: audit schema version {current}, this hetsock knows {len(MIGRATIONS)}")
-        for migration in MIGRATIONS[current:]:
-            for statement in migration.statements:
-                connection.execute(statement.encode())
-            if migration.code is not None:
-                migration.code(connection)
-            connection.execute(
-                "INSERT INTO audit_schema_version (version, description) VALUES (%s, %s)",
-                (migration.version, migration.description),
-            )
+    """Apply the pending :data:`MIGRATIONS` with the store's runner, in the audit's own ledger
+    (``audit_schema_version``), so the audit tables and the store may share a schema."""
+
+    def too_new(current: int, known: int) -> AuditDatabaseError:
+        return AuditDatabaseError(f"{label}: audit schema version {current}, this hetsock knows {known}")
+
+    apply_migrations(connection, MIGRATIONS, ledger="audit_schema_version", too_new=too_new)
 
 
 def _rows(records: Sequence[AuditRecord]) -> list[tuple[object, ...]]:

@@ -170,12 +170,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
-_CREATE_SCHEMA_VERSION = (
-    "CREATE TABLE IF NOT EXISTS schema_version("
-    "version integer PRIMARY KEY, description text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"
-)
 _SELECT_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
-_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hetsock schema ' || coalesce(current_schema(), '')))"
 _TABLES_HERE = (
     "SELECT c.relname FROM pg_class AS c WHERE c.relnamespace = current_schema()::regnamespace "
     "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
@@ -193,25 +188,41 @@ _SET_TALLY = "UPDATE tally SET value = %s WHERE name = 'beneficiaries'"
 
 
 def apply_migrations(
-    connection: psycopg.Connection[Any], migrations: Sequence[Migration] = MIGRATIONS
+    connection: psycopg.Connection[Any],
+    migrations: Sequence[Migration] = MIGRATIONS,
+    *,
+    ledger: str = "schema_version",
+    too_new: Callable[[int, int], Exception] | None = None,
 ) -> tuple[int, ...]:
     """Bring the schema on ``connection`` (autocommit mode) up to the last of ``migrations``.
 
-    Runs every migration newer than the recorded version, and records each, in one transaction
-    under an advisory lock (all or nothing; a concurrent opener waits, then finds nothing to do).
-    Returns the versions applied (``()`` when already current). Raises ``ValueError`` if
-    ``migrations`` are not numbered 1, 2, 3, ...; :class:`StoreUnavailableError` if the schema's
-    version is newer than the last migration; ``psycopg.Error`` if the server fails.
+    Runs every migration newer than the version recorded in the table ``ledger``, and records
+    each, in one transaction under an advisory lock on (``ledger``, schema) (all or nothing; a
+    concurrent opener waits, then finds nothing to do). The audit database keeps its own ledger
+    (``audit_schema_version``), so both may share a schema. Returns the versions applied (``()``
+    when already current). Raises ``ValueError`` if ``migrations`` are not numbered 1, 2, 3, ...;
+    ``too_new(current, known)`` (default :class:`StoreUnavailableError`) if the schema's version is
+    newer than the last migration; ``psycopg.Error`` if the server fails.
     """
     if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
         raise ValueError("migrations must be numbered 1, 2, 3, ... in order")
+    table = sql.Identifier(ledger)
     applied = []
     with connection.transaction():
-        connection.execute(_MIGRATION_LOCK)
-        connection.execute(_CREATE_SCHEMA_VERSION)
-        row = connection.execute(_SELECT_VERSION).fetchone()
+        connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s || coalesce(current_schema(), '')))", (f"hetsock {ledger} ",)
+        )
+        connection.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}("
+                "version integer PRIMARY KEY, description text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"
+            ).format(table)
+        )
+        row = connection.execute(sql.SQL("SELECT coalesce(max(version), 0) FROM {}").format(table)).fetchone()
         current = int(row[0]) if row else 0
         if current > len(migrations):
+            if too_new is not None:
+                raise too_new(current, len(migrations))
             raise StoreUnavailableError(f"schema version {current} is newer than this hetsock ({len(migrations)})")
         for migration in migrations[current:]:
             for statement in migration.statements:
@@ -219,7 +230,7 @@ def apply_migrations(
             if migration.code is not None:
                 migration.code(connection)
             connection.execute(
-                "INSERT INTO schema_version(version, description) VALUES (%s, %s)",
+                sql.SQL("INSERT INTO {}(version, description) VALUES (%s, %s)").format(table),
                 (migration.version, migration.description),
             )
             applied.append(migration.version)
