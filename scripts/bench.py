@@ -102,17 +102,7 @@ def main() -> None:
         store.close()
         (work / "reply").write_bytes(reply.payload)
 
-        bench_registry = work / "submitters.toml"
-        bench_registry.write_text(
-            (ROOT / "config" / "submitters.toml")
-            .read_text()
-            .replace("connection_limit = 64", "connection_limit = 5000")
-        )
-        config = work / "hetsock.toml"
-        config.write_text(
-            f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{bench_registry}"\n'
-            "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
-        )
+        config = bench_server.write_config(work, store_path)
 
         # 2. the ceiling.
         echo = bench_server._start(

@@ -92,6 +92,21 @@ def _wait_for(pattern: str, log: Path, timeout: float = 120.0) -> re.Match[str]:
     raise SystemExit(f"timed out waiting for {pattern!r} in {log}:\n{log.read_text()}")
 
 
+def write_config(work: Path, store_path: Path) -> Path:
+    """A server configuration in ``work`` for ``store_path``: the demo registry and the server's
+    limits with room for the hold test's connections."""
+    registry = work / "submitters.toml"
+    registry.write_text(
+        (ROOT / "config" / "submitters.toml").read_text().replace("connection_limit = 64", "connection_limit = 5000")
+    )
+    config = work / "hetsock.toml"
+    config.write_text(
+        f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{registry}"\n'
+        "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
+    )
+    return config
+
+
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -132,18 +147,7 @@ def main() -> None:
         reply = respond(SPECIMEN, Context(Services(registry, store), dt.datetime.now(), ControlNumbers(1), None))
         store.close()
         (work / "reply").write_bytes(reply.payload)
-        # The demo registry, with room for the hold test's connections.
-        bench_registry = work / "submitters.toml"
-        bench_registry.write_text(
-            (ROOT / "config" / "submitters.toml")
-            .read_text()
-            .replace("connection_limit = 64", "connection_limit = 5000")
-        )
-        config = work / "hetsock.toml"
-        config.write_text(
-            f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{bench_registry}"\n'
-            "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
-        )
+        config = write_config(work, store_path)
         print(
             f"client on CPU 0, servers on CPU {server_cpu}; request {len(SPECIMEN)} bytes, reply {len(reply.payload)}"
         )
