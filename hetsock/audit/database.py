@@ -142,3 +142,20 @@ class AuditDatabase(Protocol):
     def close(self) -> None:
         """Release the database; closing twice is harmless."""
         ...
+
+
+def records_query(
+    columns: str, placeholder: str, *, since: float | None, until: float | None, submitter: str | None
+) -> tuple[str, list[object]]:
+    """The ``SELECT`` of :meth:`AuditDatabase.records` for a backend whose parameters are written
+    ``placeholder`` (``?`` or ``%s``), and its arguments: ``since`` included, ``until`` excluded,
+    one submitter if given, in the order received."""
+    where = [f"received >= {placeholder}", f"received < {placeholder}"]
+    args: list[object] = [
+        since if since is not None else float("-inf"),
+        until if until is not None else float("inf"),
+    ]
+    if submitter is not None:
+        where.append(f"submitter = {placeholder}")
+        args.append(submitter)
+    return f"SELECT {columns} FROM audit WHERE {' AND '.join(where)} ORDER BY received, id", args

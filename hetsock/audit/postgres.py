@@ -72,7 +72,7 @@ import psycopg_pool
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage
+from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage, records_query
 from hetsock.audit.record import AuditRecord
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.eligibility.store.postgres import (
@@ -382,15 +382,7 @@ class PostgresAuditDatabase:
     def records(
         self, *, since: float | None = None, until: float | None = None, submitter: str | None = None
     ) -> Iterator[AuditRecord]:
-        where = ["received >= %s", "received < %s"]
-        args: list[object] = [
-            since if since is not None else float("-inf"),
-            until if until is not None else float("inf"),
-        ]
-        if submitter is not None:
-            where.append("submitter = %s")
-            args.append(submitter)
-        query = f"SELECT {_COLUMNS} FROM audit WHERE {' AND '.join(where)} ORDER BY received, id"
+        query, args = records_query(_COLUMNS, "%s", since=since, until=until, submitter=submitter)
         if self._closed:
             raise AuditDatabaseError(f"{self._label}: the audit database is closed")
         try:

@@ -37,7 +37,7 @@ from typing import Any, Self
 
 import orjson
 
-from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage
+from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage, records_query
 from hetsock.audit.record import AuditRecord
 
 #: Each migration brings the schema from its index to the next version.
@@ -256,15 +256,7 @@ class SqliteAuditDatabase:
     def records(
         self, *, since: float | None = None, until: float | None = None, submitter: str | None = None
     ) -> Iterator[AuditRecord]:
-        where = ["received >= ?", "received < ?"]
-        args: list[object] = [
-            since if since is not None else float("-inf"),
-            until if until is not None else float("inf"),
-        ]
-        if submitter is not None:
-            where.append("submitter = ?")
-            args.append(submitter)
-        query = f"SELECT {_COLUMNS} FROM audit WHERE {' AND '.join(where)} ORDER BY received, id"
+        query, args = records_query(_COLUMNS, "?", since=since, until=until, submitter=submitter)
         with self._lock:
             cursor = self._run(query, *args)
             try:
