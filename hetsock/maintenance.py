@@ -61,7 +61,9 @@ class OneOffWindow:
     end: dt.datetime
 
     def active_at(self, when: dt.datetime) -> bool:
-        return self.start <= when < self.end
+        # In UTC: datetimes sharing one tzinfo compare by wall time, which in the repeated
+        # autumn hour would ignore which of the two it is.
+        return self.start <= when.astimezone(dt.UTC) < self.end
 
 
 Window = WeeklyWindow | OneOffWindow
@@ -91,7 +93,7 @@ def _window(table: Any, where: str) -> Window:
     zone_name = table.get("timezone", DEFAULT_TIMEZONE)
     try:
         zone = ZoneInfo(zone_name) if isinstance(zone_name, str) else None
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America"), too long
         zone = None
     if zone is None:
         raise MaintenanceError(f"{where}: timezone must be an IANA time zone name such as America/New_York")
@@ -119,9 +121,13 @@ def _clock(value: Any, where: str) -> dt.time:
         return value.replace(tzinfo=None)
     if isinstance(value, str):
         try:
-            return dt.time.fromisoformat(value)
+            clock = dt.time.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if clock.tzinfo is not None:  # "07:30Z": the window's timezone says where
+                raise MaintenanceError(f'{where} must be a local time of day without an offset, such as "07:30"')
+            return clock
     raise MaintenanceError(f'{where} must be a time of day such as "07:30"')
 
 

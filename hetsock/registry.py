@@ -145,7 +145,7 @@ def _submitter(entry: Any, where: str) -> Submitter:
     if status not in ("active", "suspended"):
         raise RegistryError(f"{where}: status must be active or suspended")
     usage = entry.get("usage", ["P", "T"])
-    if not isinstance(usage, list) or not set(usage) <= {"P", "T"}:
+    if not isinstance(usage, list) or not all(isinstance(u, str) and u in ("P", "T") for u in usage):
         raise RegistryError(f"{where}: usage must be a list of P and/or T")
     try:
         addresses = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in entry.get("addresses", []))

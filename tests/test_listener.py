@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import trio
@@ -27,7 +28,7 @@ from serving import (
 
 from hetsock.config import Config, EligibilityConfig, ServerConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
-from hetsock.maintenance import MaintenanceSchedule, OneOffWindow
+from hetsock.maintenance import MaintenanceSchedule, OneOffWindow, WeeklyWindow
 from hetsock.pipeline import Context, Reply, Services, respond
 from hetsock.registry import Registry
 from hetsock.server.listener import Server, serve
@@ -258,4 +259,49 @@ async def test_one_bad_client_does_not_disturb_the_others(store: SqliteStore) ->
         await bad.closed()
         await good.send(SPECIMEN)
         assert reply_kind(await good.reply()) == "271"
+        server.shutdown()
+
+
+async def test_a_reload_that_cannot_load_never_ends_the_worker(store: SqliteStore, tmp_path: Path) -> None:
+    # Files that make the loaders fail in ways of their own (a directory where a zone should be,
+    # a list inside usage) are logged; what is in force stays, and the server keeps serving.
+    registry = tmp_path / "submitters.toml"
+    registry.write_text((ROOT / "config" / "submitters.toml").read_text())
+    config_file = tmp_path / "hetsock.toml"
+    config_file.write_text(f'[eligibility]\nregistry = "{registry}"\n')
+    async with trio.open_nursery() as nursery:
+        server = await start_server(
+            nursery, Config.from_toml(config_file), services_for(store, registry), config_path=config_file
+        )
+        config_file.write_text(
+            config_file.read_text() + '[[maintenance]]\ndays = ["Sat"]\nstart = "07:30"\nend = "16:00"\n'
+            'timezone = "America"\n'
+        )
+        registry.write_text(registry.read_text().replace('usage = ["P", "T"]', 'usage = [["P"]]', 1))
+        assert not server.reload()
+        reader = await connect(server)
+        await reader.send(SPECIMEN)
+        assert reply_kind(await reader.reply()) == "271"
+        server.shutdown()
+
+
+async def test_a_fault_before_the_connection_loop_closes_that_socket_only(store: SqliteStore) -> None:
+    async with trio.open_nursery() as nursery:
+        server = await start_server(nursery, config_with(), services_for(store))
+        good = await connect(server)
+        await good.send(SPECIMEN)
+        assert reply_kind(await good.reply()) == "271"
+        # A window whose times carry an offset cannot be compared with local clock times (the
+        # configuration refuses such times now; this one is built by hand): TypeError at accept.
+        every_day = frozenset(range(7))
+        broken = WeeklyWindow(every_day, dt.time(0, 0, tzinfo=UTC), dt.time(23, 59, tzinfo=UTC), ZoneInfo("UTC"))
+        server.state.replace_schedule(MaintenanceSchedule((broken,)))
+        bad = await connect(server)
+        await bad.closed()
+        server.state.replace_schedule(MaintenanceSchedule())
+        await good.send(SPECIMEN)
+        assert reply_kind(await good.reply()) == "271"
+        again = await connect(server)
+        await again.send(SPECIMEN)
+        assert reply_kind(await again.reply()) == "271"
         server.shutdown()

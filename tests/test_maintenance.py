@@ -62,6 +62,14 @@ def test_one_off_window() -> None:
     assert not once.active_at(at(2026, 12, 25, 11, 0))
 
 
+def test_one_off_window_in_the_repeated_autumn_hour() -> None:
+    # New York's 01:00-02:00 happens twice on 2026-11-01 (EDT, then EST). A window ending at the
+    # first 01:30 is over at the second 01:10, although their wall clocks say 01:10 < 01:30.
+    once = schedule({"from": "2026-11-01T00:00", "until": "2026-11-01T01:30", "timezone": "America/New_York"})
+    assert once.active_at(dt.datetime(2026, 11, 1, 1, 10, tzinfo=NEW_YORK))  # fold 0: 05:10 UTC
+    assert not once.active_at(dt.datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=NEW_YORK))  # 06:10 UTC
+
+
 def test_naive_times_are_the_machines_local_time() -> None:
     always = MaintenanceSchedule((WeeklyWindow(frozenset(range(7)), dt.time(0, 0), dt.time(23, 59, 59), NEW_YORK),))
     assert isinstance(always.active_at(dt.datetime.now()), bool)
@@ -77,6 +85,10 @@ def test_naive_times_are_the_machines_local_time() -> None:
         ({"days": ["Sat"], "start": "07:30", "end": "07:30"}, "must differ"),
         ({"days": ["Sat"], "start": "7h", "end": "16:00"}, "time of day"),
         ({**SATURDAY_RELEASE, "timezone": "Mars/Olympus"}, "IANA"),
+        ({**SATURDAY_RELEASE, "timezone": "America"}, "IANA"),  # a directory of zones, not a zone
+        ({**SATURDAY_RELEASE, "timezone": "A" * 5000}, "IANA"),  # too long a name for a file
+        ({"days": ["Sat"], "start": "07:30Z", "end": "16:00"}, "without an offset"),
+        ({"days": ["Sat"], "start": "07:30", "end": "16:00+00:00"}, "without an offset"),
         ({"from": "2026-12-24T18:00"}, "date-time"),
         ({"from": "2026-12-25T18:00", "until": "2026-12-24T18:00"}, "after"),
         ({"from": "2026-12-25", "until": "2026-12-26", "days": ["Sat"]}, "either"),

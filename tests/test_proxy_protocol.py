@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from hetsock.config import Config, EligibilityConfig, ServerConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Services
 from hetsock.server.listener import Server, serve
+from hetsock.wire.framing import Mode, wrap
 from hetsock.wire.proxy import (
     NEED_MORE,
     V2_SIGNATURE,
@@ -143,3 +146,50 @@ async def test_untrusted_peers_may_not_send_headers(store: SqliteStore) -> None:
         await reader.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n" + SPECIMEN, framed=True)
         await reader.closed()
         server.shutdown()
+
+
+async def wait_for(condition: Callable[[], bool], interval: float = 0.01) -> None:
+    """Poll ``condition``: the server's counters have no event to wait on."""
+    with trio.fail_after(5):
+        while not condition():  # noqa: ASYNC110
+            await trio.sleep(interval)
+
+
+async def test_sockets_waiting_for_their_header_are_bounded(store: SqliteStore) -> None:
+    # Before its header a socket's client address is unknown, so the limits cannot judge it yet:
+    # at most max_connections sockets may be in that phase; more are closed at once.
+    async with trio.open_nursery() as nursery:
+        server = await start(nursery, store, max_connections=2)
+        silent = [await trio.open_tcp_stream("127.0.0.1", server.port) for _ in range(2)]
+        await wait_for(lambda: server.state.setting_up == 2)
+        extra = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
+        with trio.fail_after(2):
+            await extra.closed()
+        for stream in silent:
+            await stream.aclose()
+        await wait_for(lambda: server.state.setting_up == 0)
+        # The phase's count is given back: a client with a header is served.
+        reader = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
+        await reader.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n", framed=True)
+        await reader.send(SPECIMEN)
+        assert reply_kind(await reader.reply()) == "271"
+        await reader.stream.aclose()
+        server.shutdown()
+
+
+async def test_a_header_arriving_after_shutdown_began_is_not_served(store: SqliteStore) -> None:
+    async with trio.open_nursery() as nursery:
+        server = await start(nursery, store, grace_period=5.0)
+        busy = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
+        await busy.send(b"PROXY TCP4 127.0.0.8 127.0.0.1 5555 7270\r\n", framed=True)
+        late = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
+        await wait_for(lambda: server.state.setting_up == 1 and bool(server.connections))
+        server.shutdown()  # busy is open (idle), late is still waiting for its header
+        await wait_for(lambda: server.state.shutting_down, interval=0.001)
+        with contextlib.suppress(trio.BrokenResourceError):  # it may be closed already
+            await late.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n" + wrap(SPECIMEN, Mode.WRAPPED), framed=True)
+        with trio.fail_after(5):
+            await late.closed()
+            await busy.closed()
+    assert server.stats.accepted == 1  # busy only: late never became a connection
+    assert not server.stats.replies

@@ -35,6 +35,7 @@ def test_demo_registry() -> None:
         ('id = "X"', "id must be"),
         ('id = "A1"\nstatus = "paused"', "status must be"),
         ('id = "A1"\nusage = ["Q"]', "usage must be"),
+        ('id = "A1"\nusage = [["P"]]', "usage must be"),
         ('id = "A1"\naddresses = ["999.1.1.1/8"]', "addresses must be CIDRs"),
         ('id = "A1"\nnpis = ["1234567890"]', "npis must be valid"),
         ('id = "A1"\nconnection_limit = 0', "connection_limit"),

@@ -10,10 +10,11 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trustme
-from serving import ROOT, SPECIMEN, ReplyReader, error_code, reply_kind
+from serving import REGISTRY, ROOT, SPECIMEN, ReplyReader, error_code, reply_kind
 
 from hetsock.config import Config, ConfigError, EligibilityConfig, ServerConfig, TlsConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
@@ -183,4 +184,22 @@ async def test_tls_behind_a_balancer_sending_proxy_headers(
         await client.send(SPECIMEN)
         assert reply_kind(await client.reply()) == "271"
         await stream.aclose()
+        server.shutdown()
+
+
+async def test_sockets_in_the_handshake_are_bounded_per_address(pki: dict[str, Any], store: SqliteStore) -> None:
+    # Without a balancer the TCP peer is the client: one address may hold at most
+    # max_connections_per_address sockets in the handshake; more are closed at once.
+    config = attrs.evolve(tls_config(pki, mutual=False), server=ServerConfig(max_connections_per_address=1))
+    async with trio.open_nursery() as nursery:
+        server = await start(nursery, config, Services(REGISTRY, store))
+        silent = await trio.open_tcp_stream("127.0.0.1", server.port)
+        with trio.fail_after(5):
+            while server.state.setting_up < 1:  # noqa: ASYNC110 (a counter: no event to wait on)
+                await trio.sleep(0.01)
+        extra = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
+        with trio.fail_after(1):  # well before the 2 s handshake timeout
+            await extra.closed()
+        assert server.state.setting_up == 1
+        await silent.aclose()
         server.shutdown()

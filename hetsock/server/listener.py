@@ -28,6 +28,7 @@ and a file that does not load leaves the old values in force (logged).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import ipaddress
@@ -119,10 +120,13 @@ class Server:
     def reload(self) -> bool:
         """Reread the registry and the maintenance windows; whether both loaded."""
         ok = True
+        # Anything a file can make the loaders raise leaves the old values in force: a reload
+        # never ends the worker (RegistryError and ConfigError name the fault; anything else is
+        # a loader's bug, logged by type).
         try:
             registry = Registry.from_toml(self.config.eligibility.registry)
-        except RegistryError as error:
-            log_event(logger, "reload-failed", level=logging.WARNING, what="registry", detail=str(error))
+        except Exception as error:
+            log_event(logger, "reload-failed", level=logging.WARNING, what="registry", detail=_reason(error))
             ok = False
         else:
             self.base_registry = registry
@@ -131,8 +135,8 @@ class Server:
         if self.config_path is not None:
             try:
                 schedule = Config.from_toml(self.config_path).maintenance
-            except ConfigError as error:
-                log_event(logger, "reload-failed", level=logging.WARNING, what="config", detail=str(error))
+            except Exception as error:
+                log_event(logger, "reload-failed", level=logging.WARNING, what="config", detail=_reason(error))
                 ok = False
         if schedule is not None:
             self.state.replace_schedule(schedule)
@@ -287,6 +291,21 @@ async def _accept_loop(server: Server, listener: trio.SocketListener, nursery: t
 
 
 async def _handle(server: Server, stream: trio.SocketStream) -> None:
+    """One accepted socket, start to end. A fault here (in the limits, the maintenance schedule,
+    the PROXY header or the TLS handshake; the connection's own loop guards itself) is logged and
+    closes this socket only: it never ends the listener."""
+    try:
+        await _handle_unguarded(server, stream)
+    except Exception:
+        logger.exception("connection setup failed", extra={"hetsock_fields": {"worker": server.state.worker}})
+    finally:
+        # Closed already on every path but a fault or a cancellation (the end of the shutdown's
+        # grace period) in the PROXY or TLS phase: closing again does nothing.
+        with trio.CancelScope(shield=True), contextlib.suppress(Exception):  # a broken socket: nothing left to do
+            await trio.aclose_forcefully(stream)
+
+
+async def _handle_unguarded(server: Server, stream: trio.SocketStream) -> None:
     state = server.state
     try:
         peer = stream.socket.getpeername()
@@ -298,22 +317,38 @@ async def _handle(server: Server, stream: trio.SocketStream) -> None:
         await stream.aclose()
         return
     initial = b""
-    if state.settings.proxy_protocol:
-        behind = await _read_proxy_header(state, stream, peer_host)
-        if behind is None:
+    certificate: str | None = None
+    served: trio.abc.Stream = stream
+    if state.settings.proxy_protocol or state.ssl_context is not None:
+        # Before the limits can be applied (behind a balancer the client's address is not known
+        # yet), sockets in this phase are bounded by their own count: see ServerState.begin_setup.
+        tcp_peer = peer_host
+        if not state.begin_setup(tcp_peer, per_address=not state.settings.proxy_protocol):
+            log_event(logger, "setup-refused", level=logging.WARNING, peer=tcp_peer, setting_up=state.setting_up)
             with trio.CancelScope(shield=True):
                 await stream.aclose()
             return
-        source, initial = behind
-        if source is not None:
-            peer_host, peer_port = source
-    certificate: str | None = None
-    served: trio.abc.Stream = stream
-    if state.ssl_context is not None:
-        secured = await _handshake(state, stream, initial, peer_host)
-        if secured is None:
+        try:
+            if state.settings.proxy_protocol:
+                behind = await _read_proxy_header(state, stream, peer_host)
+                if behind is None:
+                    with trio.CancelScope(shield=True):
+                        await stream.aclose()
+                    return
+                source, initial = behind
+                if source is not None:
+                    peer_host, peer_port = source
+            if state.ssl_context is not None:
+                secured = await _handshake(state, stream, initial, peer_host)
+                if secured is None:
+                    return
+                served, initial = secured, b""
+                certificate = certificate_fingerprint(secured.getpeercert(binary_form=True))
+        finally:
+            state.end_setup(tcp_peer)
+        if state.shutting_down:  # the shutdown began while this one was setting up
+            await trio.aclose_forcefully(served)
             return
-        served, certificate, initial = secured, certificate_fingerprint(secured.getpeercert(binary_form=True)), b""
     if state.in_maintenance(state.wall_clock()):
         await _refuse(state, served, peer_host, peer_port, ErrorCode.UNAVAILABLE, CloseReason.MAINTENANCE)
         return
@@ -436,6 +471,12 @@ async def _watch_signals(server: Server) -> None:
             else:
                 log_event(logger, "signal", worker=server.state.worker, signal=signal.Signals(signum).name)
                 server.shutdown()
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, RegistryError | ConfigError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _address(listener: trio.SocketListener) -> tuple[str, int]:

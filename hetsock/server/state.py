@@ -89,6 +89,9 @@ class ServerState:
     shutting_down: bool = False
     #: Connections refused at accept that are still sending their error (bounded).
     refusing: int = 0
+    #: Sockets still reading a PROXY header or in the TLS handshake, in all and by TCP peer.
+    setting_up: int = 0
+    setting_up_by_address: collections.Counter[str] = attrs.field(factory=collections.Counter)
     _next_connection: int = 0
     _maintenance_second: int = -1
     _maintenance_active: bool = False
@@ -119,6 +122,24 @@ class ServerState:
             self.open_connections < settings.max_connections
             and self.by_address[peer_host] < settings.max_connections_per_address
         )
+
+    def begin_setup(self, tcp_peer: str, *, per_address: bool) -> bool:
+        """Count a socket entering the PROXY-header or TLS phase (before :meth:`admits` can judge
+        it); ``False`` (not counted) when ``max_connections`` sockets are already in that phase,
+        or, with ``per_address`` (no balancer in front: the TCP peer is the client),
+        ``max_connections_per_address`` from this peer. Pair with :meth:`end_setup`."""
+        settings = self.settings
+        if self.setting_up >= settings.max_connections or (
+            per_address and self.setting_up_by_address[tcp_peer] >= settings.max_connections_per_address
+        ):
+            return False
+        self.setting_up += 1
+        self.setting_up_by_address[tcp_peer] += 1
+        return True
+
+    def end_setup(self, tcp_peer: str) -> None:
+        self.setting_up -= 1
+        _decrement(self.setting_up_by_address, tcp_peer)
 
     def opened(self, peer_host: str) -> None:
         self.open_connections += 1
