@@ -61,6 +61,10 @@ def test_headers(data: bytes, expected: ProxyHeader) -> None:
         b"PROXY TCP4 2001:db8::1 ::1 5555 7270\r\n",  # family does not match
         b"PROXY TCP4 10.1.2.300 127.0.0.1 5555 7270\r\n",
         b"PROXY TCP4 10.1.2.3 127.0.0.1 99999 7270\r\n",
+        b"PROXY TCP4 10.1.2.3 127.0.0.1 +8_0 7270\r\n",  # int() would read it
+        b"PROXY TCP4 10.1.2.3 127.0.0.1 5555 x\r\n",  # the destination port too
+        b"PROXY TCP4 10.1.2.3 ::1 5555 7270\r\n",  # the destination's family too
+        b"PROXY TCP6 fe80::1%eth0 ::1 5555 7270\r\n",  # a scope ID: one client, many spellings
         b"PROXY " + b"x" * 200,
         V2_SIGNATURE + b"\x31\x11\x00\x0c" + b"\x00" * 12,  # version 3
         V2_SIGNATURE + b"\x21\x11\x00\x04" + b"\x00" * 4,  # address block too short

@@ -32,8 +32,9 @@ class ErrorCode(enum.Enum):
     NOT_AN_INTERCHANGE = ("SBY00503", " I", "The request is not an X12 270 interchange")
     #: The message is larger than the configured maximum.
     MESSAGE_TOO_LARGE = ("SBY00504", " I", "The request exceeds the maximum message size")
-    #: The transmission wrapper is broken (no STX, a non-digit length, no ETX where the length says).
-    FRAMING = ("SBY00505", " I", "The transmission wrapper is invalid; the connection will be closed")
+    #: The framing is broken: the HETS wrapper (no STX, a non-digit length, no ETX where the length
+    #: says), a bare interchange whose ISA cannot be read, or a first byte that starts neither.
+    FRAMING = ("SBY00505", " I", "The message framing is invalid; the connection will be closed")
     #: A maintenance window: the system is unavailable.
     UNAVAILABLE = ("SBY00506", " U", "The HETS 270/271 system is unavailable for maintenance")
     #: Too busy to take the request now.

@@ -72,15 +72,20 @@ def _v1(data: bytes) -> ProxyHeader | NeedMore | ProxyHeaderError:
         return ProxyHeader(None, end + 2)
     if len(fields) != 6 or fields[1] not in ("TCP4", "TCP6"):
         return ProxyHeaderError("PROXY v1 line is not 'PROXY TCP4|TCP6 src dst sport dport'")
+    # The specification's grammar, strictly: plain addresses of the family named (no IPv6 scope
+    # ID, which would make one client several for the per-address limit), ports of 1 to 5 digits.
     try:
         source = ipaddress.ip_address(fields[2])
-        ipaddress.ip_address(fields[3])
-        port = int(fields[4])
+        destination = ipaddress.ip_address(fields[3])
     except ValueError:
-        return ProxyHeaderError("PROXY v1 line holds an invalid address or port")
-    if source.version != (4 if fields[1] == "TCP4" else 6) or not 0 <= port <= 65535:
-        return ProxyHeaderError("PROXY v1 address family or port out of range")
-    return ProxyHeader((str(source), port), end + 2)
+        return ProxyHeaderError("PROXY v1 line holds an invalid address")
+    version = 4 if fields[1] == "TCP4" else 6
+    if source.version != version or destination.version != version or "%" in fields[2] + fields[3]:
+        return ProxyHeaderError("PROXY v1 addresses not of the family named")
+    ports = fields[4:6]
+    if not all(1 <= len(p) <= 5 and p.isascii() and p.isdigit() and int(p) <= 65535 for p in ports):
+        return ProxyHeaderError("PROXY v1 line holds an invalid port")
+    return ProxyHeader((str(source), int(ports[0])), end + 2)
 
 
 def _v2(data: bytes) -> ProxyHeader | NeedMore | ProxyHeaderError:
