@@ -18,10 +18,14 @@ Timers, all on trio's clock (so tests run them in virtual time):
   that read, where the last activity is the later of the last chunk received and the last reply
   written. Expiry closes the socket without a message, as HETS does. Any chunk counts as
   activity, blank bytes (CR/LF between messages) included.
-* **message deadline**: a message must be whole within ``message_deadline`` of its first byte.
-  Because the loop reads only when the receiver holds no whole message, a partial message's first
-  byte always came with the latest chunk read, so its start is that chunk's arrival time. Expiry
-  also closes without a message (the client is too slow to serve, not malformed).
+* **message deadline**: a message must be whole within ``message_deadline`` of its first byte,
+  counting only time spent waiting on the client. Because the loop reads only when the receiver
+  holds no whole message, a partial message's first byte always came with the latest chunk read;
+  but that chunk may also have brought whole messages, answered before the loop reads again, and
+  the client is not to be charged for that. So the message's clock starts at the last activity
+  (the later of that chunk's arrival and the last reply written: when the server went back to
+  reading). Expiry also closes without a message (the client is too slow to serve, not
+  malformed).
 * **reply**: answering a request and writing the reply may take at most ``reply_timeout`` (a
   client that stops reading its replies is closed when it expires).
 
@@ -177,7 +181,7 @@ class Connection:
         settings = self.state.settings
         receiver = self.receiver
         clock = trio.current_time
-        last_activity = last_chunk = clock()
+        last_activity = clock()
         message_started_at: float | None = None
         idle_deadline = message_deadline = math.inf
         while True:
@@ -207,7 +211,9 @@ class Connection:
                     if self._stopping:
                         return CloseReason.SHUTDOWN, False
                     if message_started_at is None and receiver.message_started:
-                        message_started_at = last_chunk
+                        # Its first byte came with the last chunk; time spent answering the whole
+                        # messages that came with it is not the client's: count from the later.
+                        message_started_at = last_activity
                     idle_deadline = last_activity + settings.idle_timeout
                     message_deadline = math.inf
                     if message_started_at is not None:
@@ -215,7 +221,7 @@ class Connection:
                     scope.deadline = min(idle_deadline, message_deadline)
                     self._phase = _Phase.READING
                     data = await self.stream.receive_some(RECEIVE_SIZE)
-                    last_activity = last_chunk = clock()
+                    last_activity = clock()
                     receiver.receive_data(data)
                     if scope.cancel_called:  # stop() or the deadline came as this read completed:
                         break  # what was read is answered, in a fresh scope
