@@ -353,13 +353,16 @@ async def test_bare_connection_error_text_ends_with_crlf(store: SqliteStore) -> 
 async def test_authorization_errors_keep_the_connection(store: SqliteStore, submitter: str, peer: str) -> None:
     state = make_state(store)
     async with trio.open_nursery() as nursery:
-        reader, _ = await open_connection(nursery, state, peer=peer)
+        reader, connection = await open_connection(nursery, state, peer=peer)
         await reader.send(inquiry(submitter_id=submitter))
         payload = await reader.reply()
         assert error_code(payload) == "SBY00502"
         assert payload[4:34].strip() == b"000000041"  # the request's ISA13 is the trace ID
         await reader.send(inquiry(submitter_id=submitter))
         assert error_code(await reader.reply()) == "SBY00502"
+        # Refused, it counts against no submitter's connection limit.
+        assert connection.submitter_id is None
+        assert not state.by_submitter
         nursery.cancel_scope.cancel()
 
 
@@ -494,6 +497,24 @@ async def test_submitter_connection_limit(store: SqliteStore, recorder: Recorder
         assert reply_kind(await third.reply()) == "271"
         nursery.cancel_scope.cancel()
     assert CloseReason.LIMIT in [reason for _, reason, _ in recorder.closed]
+
+
+async def test_a_refused_peer_does_not_take_the_submitters_slot(store: SqliteStore) -> None:
+    registry = Registry.from_dict(
+        {"submitter": [{"id": "DEMO0001", "npis": ["1234567893"], "connection_limit": 1, "addresses": ["127.0.0.0/8"]}]}
+    )
+    state = make_state(store, registry=registry)
+    async with trio.open_nursery() as nursery:
+        intruder, _ = await open_connection(nursery, state, peer="10.1.2.3")
+        await intruder.send(SPECIMEN)  # names DEMO0001, from an address it does not allow
+        assert error_code(await intruder.reply()) == "SBY00502"
+        # The intruder's connection stays open; the submitter's one slot is still free.
+        legitimate, connection = await open_connection(nursery, state)
+        await legitimate.send(SPECIMEN)
+        assert reply_kind(await legitimate.reply()) == "271"
+        assert connection.submitter_id == "DEMO0001"
+        assert state.by_submitter == {"DEMO0001": 1}
+        nursery.cancel_scope.cancel()
 
 
 async def test_a_bug_in_one_connection_closes_only_that_connection(

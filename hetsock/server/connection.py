@@ -131,7 +131,8 @@ class Connection:
         if initial:  # bytes read with a PROXY header: the first chunk
             self.receiver.receive_data(initial)
         self.requests = 0
-        #: The submitter this connection counts against (its first message's known ISA06).
+        #: The submitter this connection counts against: the first known ISA06 it sent that may send
+        #: from this connection (None while there is none).
         self.submitter_id: str | None = None
         self._scope: trio.CancelScope | None = None
         self._phase = _Phase.READING
@@ -263,12 +264,13 @@ class Connection:
         return submitter is None or submitter.allows_certificate(self.certificate)
 
     def _over_submitter_limit(self, payload: bytes) -> bool:
-        """Count this connection against the first known submitter it names; whether that is over
-        the submitter's connection limit."""
+        """Count this connection against the first known submitter it names that may send from
+        it (see :meth:`ServerState.claim_submitter`); whether that is over the submitter's
+        connection limit."""
         sender_id = glance_untrusted(payload).sender_id
         if not sender_id:
             return False
-        claimed = self.state.claim_submitter(sender_id)
+        claimed = self.state.claim_submitter(sender_id, self.info.peer_host, self.certificate)
         if claimed:
             self.submitter_id = sender_id
         return claimed is False
