@@ -146,13 +146,20 @@ class Connection:
             self._scope.cancel()
 
     async def run(self) -> None:
-        """Serve until the connection ends; never raises (but for cancellation)."""
+        """Serve until the connection ends; never raises (but for cancellation).
+
+        Cancelled from outside (the listener, when the shutdown's grace period ends), it closes
+        with reason ``shutdown``; a request cut before its reply was written got no answer (a
+        reply cut while being written is reported undelivered)."""
         state = self.state
         state.observer.connection_opened(self.info)
         reason = CloseReason.ERROR
         error_sent = False
         try:
             reason, error_sent = await self._serve()
+        except trio.Cancelled:
+            reason = CloseReason.SHUTDOWN
+            raise
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             reason = CloseReason.BROKEN
         except Exception:
