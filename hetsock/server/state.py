@@ -33,8 +33,9 @@ from hetsock.x12.writer import ControlNumbers
 #: Replies' ISA13 count within a block of this many per worker: worker ``w`` of instance ``i``
 #: (``[server] instance``, 0-9, for several instances behind a balancer) numbers its replies from
 #: ``(10 * i + w) * CONTROL_BLOCK + 1`` upwards, wrapping within the block, so no two workers of
-#: up to ten instances of up to ten workers send the same ISA13 at the same time. A block lasts
-#: ten million replies (about 17 minutes at 10,000 a second) before it wraps.
+#: up to ten instances of up to ten workers (``config.MAX_WORKERS``) send the same ISA13 at the
+#: same time. A block lasts ten million replies (about 17 minutes at 10,000 a second) before it
+#: wraps.
 CONTROL_BLOCK = 10_000_000
 
 #: ``(payload, context) -> Reply``: how a request is answered (the pipeline, or a test's stand-in).
