@@ -19,7 +19,7 @@ import trio
 
 from hetsock.audit.database import AuditDatabaseError
 from hetsock.audit.record import AuditKeyError
-from hetsock.config import DEFAULT_CONFIG_PATH, Config, ConfigError
+from hetsock.config import DEFAULT_CONFIG_PATH, MAX_WORKERS, Config, ConfigError
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.logs import LOGGER_NAME, configure_logging, log_event
 from hetsock.pipeline import Services
@@ -44,7 +44,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--config", type=Path, default=None, help="configuration file (default: config/hetsock.toml)")
     parser.add_argument("--host", default=None, help="address to listen on (default: the config's, 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default: the config's, 7270; 0: any free port)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help=f"worker processes sharing the port, 1 to {MAX_WORKERS} (default 1)"
+    )
     parser.add_argument("--log-format", choices=("kv", "json"), default="kv", help="log lines as key=value or JSON")
     parser.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
@@ -66,8 +68,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     host = args.host if args.host is not None else config.server.host
     port = args.port if args.port is not None else config.server.port
     workers = args.workers if args.workers is not None else config.server.workers
-    if workers < 1 or not 0 <= port <= 65535:
-        print("hetsock: --workers must be at least 1 and --port 0 to 65535", file=sys.stderr)
+    if not 1 <= workers <= MAX_WORKERS:
+        print(f"hetsock: --workers must be 1 to {MAX_WORKERS}", file=sys.stderr)
+        return EXIT_FAILED
+    if not 0 <= port <= 65535:
+        print("hetsock: --port must be 0 to 65535", file=sys.stderr)
         return EXIT_FAILED
     try:
         server_context(config.tls)  # a certificate that does not load stops the start, not each connection

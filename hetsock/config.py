@@ -61,6 +61,9 @@ class EligibilityConfig:
 
 #: The port ``hetsock serve`` listens on unless told otherwise.
 DEFAULT_PORT = 7270
+#: Most worker processes per instance: each numbers its replies' ISA13 in its own block, and an
+#: instance has ten (see ``hetsock.server.state.CONTROL_BLOCK``).
+MAX_WORKERS = 10
 
 
 @attrs.frozen
@@ -69,6 +72,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    #: Worker processes sharing the port, 1 to :data:`MAX_WORKERS`.
     workers: int = 1
     #: This instance's number (0-9) among several behind a balancer: its replies' ISA13 block.
     instance: int = 0
@@ -278,6 +282,9 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
             ipaddress.ip_network(cidr, strict=False)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{source}: trusted_proxies must be a list of CIDRs ({error})") from error
+    workers = count("workers")
+    if workers > MAX_WORKERS:
+        raise ConfigError(f"{source}: workers must be 1 to {MAX_WORKERS} (replies' ISA13 blocks: ten per instance)")
     instance = _typed(section, "instance", int, defaults.instance, source)
     if isinstance(instance, bool) or not 0 <= instance <= 9:
         raise ConfigError(f"{source}: instance must be 0 to 9")
@@ -285,7 +292,7 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
         host=host,
         port=port,
         instance=instance,
-        workers=count("workers"),
+        workers=workers,
         idle_timeout=seconds("idle_timeout"),
         message_deadline=seconds("message_deadline"),
         reply_timeout=seconds("reply_timeout"),

@@ -45,6 +45,7 @@ def test_overrides() -> None:
         ({"idle_timeout": 0}, "idle_timeout"),
         ({"message_deadline": True}, "message_deadline"),
         ({"workers": 0}, "workers"),
+        ({"workers": 11}, "workers must be 1 to 10"),
         ({"max_message_size": 100}, "at least 106"),
         ({"max_in_flight": -1}, "max_in_flight"),
     ],
@@ -65,3 +66,20 @@ def test_instances_and_workers_number_replies_in_their_own_blocks() -> None:
     assert Config.from_dict({"server": {"instance": 9}}).server.instance == 9
     with pytest.raises(ConfigError, match="instance must be 0 to 9"):
         Config.from_dict({"server": {"instance": 10}})
+
+
+def test_at_most_ten_workers_each_with_its_own_reply_numbers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hetsock import cli_serve
+    from hetsock.cli import main
+    from hetsock.server.state import ControlNumberSource
+
+    assert Config.from_dict({"server": {"workers": 10}}).server.workers == 10
+    firsts = {ControlNumberSource(worker=w, instance=9).take().interchange for w in range(10)}
+    assert len(firsts) == 10  # ten workers, ten blocks
+    monkeypatch.setattr(cli_serve, "configure_logging", lambda **_: None)  # keep the test session's logging
+    config = str(ROOT / "config" / "hetsock.toml")
+    # An impossible port too, so that a serve that let 11 workers through would still stop at once.
+    assert main(["serve", "--config", config, "--workers", "11", "--port", "70000"]) == 2
+    assert "--workers must be 1 to 10" in capsys.readouterr().err

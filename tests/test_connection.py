@@ -237,6 +237,67 @@ async def test_the_deadline_runs_from_each_message_first_byte(
     assert recorder.closed[0][1] is CloseReason.DEADLINE
 
 
+async def test_the_deadline_does_not_count_time_spent_answering_earlier_messages(
+    store: SqliteStore, recorder: Recorder, autojump_clock: trio.abc.Clock
+) -> None:
+    state = make_state(store, recorder=recorder, responder=SlowResponder(20.0), message_deadline=30.0)
+    third = wrap(SPECIMEN, Mode.WRAPPED)
+    async with trio.open_nursery() as nursery:
+        reader, _ = await open_connection(nursery, state)
+        start = trio.current_time()
+        # Two whole messages and the start of a third at t=0, the rest of the third at t=1. The
+        # server reads again only at t=40, past 30 s from the third's first byte: not the client's time.
+        await reader.send(wrap(SPECIMEN, Mode.WRAPPED) * 2 + third[:3], framed=True)
+        await trio.sleep(1.0)
+        await reader.send(third[3:], framed=True)
+        assert [reply_kind(await reader.reply()) for _ in range(3)] == ["271"] * 3
+        assert trio.current_time() - start == pytest.approx(60.0, abs=1e-9)
+        assert recorder.closed == []
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_long_pipeline_is_answered_whole(
+    store: SqliteStore, recorder: Recorder, autojump_clock: trio.abc.Clock
+) -> None:
+    state = make_state(store, recorder=recorder, responder=SlowResponder(0.5))
+    traces = [f"T{n:04d}" for n in range(200)]
+    # About 94 KB at t=0: more than one read, and 100 s of answering in all.
+    pipeline = b"".join(wrap(inquiry(trace_number=t, control=100 + n), Mode.WRAPPED) for n, t in enumerate(traces))
+    assert len(pipeline) > RECEIVE_SIZE
+    async with trio.open_nursery() as nursery:
+        reader, _ = await open_connection(nursery, state)
+        await reader.send(pipeline, framed=True)
+        answered = [trn(await reader.reply()) for _ in traces]
+        assert recorder.closed == []
+        nursery.cancel_scope.cancel()
+    assert answered == traces
+
+
+async def test_a_dribble_after_pipelined_answers_is_closed_at_the_deadline(
+    store: SqliteStore, recorder: Recorder, autojump_clock: trio.abc.Clock
+) -> None:
+    state = make_state(store, recorder=recorder, responder=SlowResponder(20.0), message_deadline=30.0)
+    second = wrap(SPECIMEN, Mode.WRAPPED)
+    async with trio.open_nursery() as nursery:
+        reader, _ = await open_connection(nursery, state)
+        start = trio.current_time()
+        # A whole message and the first byte of the next at t=0, then a byte every 4 s (never idle).
+        await reader.send(wrap(SPECIMEN, Mode.WRAPPED) + second[:1], framed=True)
+
+        async def dribble() -> None:
+            for byte in second[1:]:
+                await trio.sleep(4.0)
+                await reader.send(bytes([byte]), framed=True)
+
+        nursery.start_soon(dribble)
+        assert reply_kind(await reader.reply()) == "271"
+        await reader.closed()
+        # The server went back to reading at t=20: the second message's deadline is 30 s later.
+        assert trio.current_time() - start == pytest.approx(50.0, abs=1e-9)
+        nursery.cancel_scope.cancel()
+    assert recorder.closed[0][1:] == (CloseReason.DEADLINE, 1)
+
+
 async def test_a_client_that_stops_reading_is_closed_at_the_reply_timeout(
     store: SqliteStore, recorder: Recorder, autojump_clock: trio.abc.Clock
 ) -> None:
@@ -292,13 +353,16 @@ async def test_bare_connection_error_text_ends_with_crlf(store: SqliteStore) -> 
 async def test_authorization_errors_keep_the_connection(store: SqliteStore, submitter: str, peer: str) -> None:
     state = make_state(store)
     async with trio.open_nursery() as nursery:
-        reader, _ = await open_connection(nursery, state, peer=peer)
+        reader, connection = await open_connection(nursery, state, peer=peer)
         await reader.send(inquiry(submitter_id=submitter))
         payload = await reader.reply()
         assert error_code(payload) == "SBY00502"
         assert payload[4:34].strip() == b"000000041"  # the request's ISA13 is the trace ID
         await reader.send(inquiry(submitter_id=submitter))
         assert error_code(await reader.reply()) == "SBY00502"
+        # Refused, it counts against no submitter's connection limit.
+        assert connection.submitter_id is None
+        assert not state.by_submitter
         nursery.cancel_scope.cancel()
 
 
@@ -433,6 +497,24 @@ async def test_submitter_connection_limit(store: SqliteStore, recorder: Recorder
         assert reply_kind(await third.reply()) == "271"
         nursery.cancel_scope.cancel()
     assert CloseReason.LIMIT in [reason for _, reason, _ in recorder.closed]
+
+
+async def test_a_refused_peer_does_not_take_the_submitters_slot(store: SqliteStore) -> None:
+    registry = Registry.from_dict(
+        {"submitter": [{"id": "DEMO0001", "npis": ["1234567893"], "connection_limit": 1, "addresses": ["127.0.0.0/8"]}]}
+    )
+    state = make_state(store, registry=registry)
+    async with trio.open_nursery() as nursery:
+        intruder, _ = await open_connection(nursery, state, peer="10.1.2.3")
+        await intruder.send(SPECIMEN)  # names DEMO0001, from an address it does not allow
+        assert error_code(await intruder.reply()) == "SBY00502"
+        # The intruder's connection stays open; the submitter's one slot is still free.
+        legitimate, connection = await open_connection(nursery, state)
+        await legitimate.send(SPECIMEN)
+        assert reply_kind(await legitimate.reply()) == "271"
+        assert connection.submitter_id == "DEMO0001"
+        assert state.by_submitter == {"DEMO0001": 1}
+        nursery.cancel_scope.cancel()
 
 
 async def test_a_bug_in_one_connection_closes_only_that_connection(

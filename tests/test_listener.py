@@ -198,8 +198,11 @@ async def test_grace_period_bounds_the_shutdown(store: SqliteStore) -> None:
         await trio.sleep(60)
         raise AssertionError("not reached")
 
+    recorder = Recorder()
     async with trio.open_nursery() as nursery:
-        server = await start_server(nursery, config_with(grace_period=0.3), services_for(store), responder=stuck)
+        server = await start_server(
+            nursery, config_with(grace_period=0.3), services_for(store), responder=stuck, observers=[recorder]
+        )
         reader = await connect(server)
         await reader.send(SPECIMEN)
         await trio.sleep(0.1)
@@ -207,6 +210,10 @@ async def test_grace_period_bounds_the_shutdown(store: SqliteStore) -> None:
         server.shutdown()
         await reader.closed()
         assert trio.current_time() - start < 2.0
+    # Cancelled when the grace period ended: a shutdown close, and the request (never answered)
+    # has no exchange.
+    assert [(reason, requests) for _, reason, requests in recorder.closed] == [(CloseReason.SHUTDOWN, 1)]
+    assert recorder.exchanges == []
 
 
 async def test_reload_swaps_registry_and_windows_without_dropping_connections(

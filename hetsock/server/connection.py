@@ -18,10 +18,14 @@ Timers, all on trio's clock (so tests run them in virtual time):
   that read, where the last activity is the later of the last chunk received and the last reply
   written. Expiry closes the socket without a message, as HETS does. Any chunk counts as
   activity, blank bytes (CR/LF between messages) included.
-* **message deadline**: a message must be whole within ``message_deadline`` of its first byte.
-  Because the loop reads only when the receiver holds no whole message, a partial message's first
-  byte always came with the latest chunk read, so its start is that chunk's arrival time. Expiry
-  also closes without a message (the client is too slow to serve, not malformed).
+* **message deadline**: a message must be whole within ``message_deadline`` of its first byte,
+  counting only time spent waiting on the client. Because the loop reads only when the receiver
+  holds no whole message, a partial message's first byte always came with the latest chunk read;
+  but that chunk may also have brought whole messages, answered before the loop reads again, and
+  the client is not to be charged for that. So the message's clock starts at the last activity
+  (the later of that chunk's arrival and the last reply written: when the server went back to
+  reading). Expiry also closes without a message (the client is too slow to serve, not
+  malformed).
 * **reply**: answering a request and writing the reply may take at most ``reply_timeout`` (a
   client that stops reading its replies is closed when it expires).
 
@@ -127,7 +131,8 @@ class Connection:
         if initial:  # bytes read with a PROXY header: the first chunk
             self.receiver.receive_data(initial)
         self.requests = 0
-        #: The submitter this connection counts against (its first message's known ISA06).
+        #: The submitter this connection counts against: the first known ISA06 it sent that may send
+        #: from this connection (None while there is none).
         self.submitter_id: str | None = None
         self._scope: trio.CancelScope | None = None
         self._phase = _Phase.READING
@@ -141,13 +146,20 @@ class Connection:
             self._scope.cancel()
 
     async def run(self) -> None:
-        """Serve until the connection ends; never raises (but for cancellation)."""
+        """Serve until the connection ends; never raises (but for cancellation).
+
+        Cancelled from outside (the listener, when the shutdown's grace period ends), it closes
+        with reason ``shutdown``; a request cut before its reply was written got no answer (a
+        reply cut while being written is reported undelivered)."""
         state = self.state
         state.observer.connection_opened(self.info)
         reason = CloseReason.ERROR
         error_sent = False
         try:
             reason, error_sent = await self._serve()
+        except trio.Cancelled:
+            reason = CloseReason.SHUTDOWN
+            raise
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             reason = CloseReason.BROKEN
         except Exception:
@@ -177,7 +189,7 @@ class Connection:
         settings = self.state.settings
         receiver = self.receiver
         clock = trio.current_time
-        last_activity = last_chunk = clock()
+        last_activity = clock()
         message_started_at: float | None = None
         idle_deadline = message_deadline = math.inf
         while True:
@@ -207,7 +219,9 @@ class Connection:
                     if self._stopping:
                         return CloseReason.SHUTDOWN, False
                     if message_started_at is None and receiver.message_started:
-                        message_started_at = last_chunk
+                        # Its first byte came with the last chunk; time spent answering the whole
+                        # messages that came with it is not the client's: count from the later.
+                        message_started_at = last_activity
                     idle_deadline = last_activity + settings.idle_timeout
                     message_deadline = math.inf
                     if message_started_at is not None:
@@ -215,7 +229,7 @@ class Connection:
                     scope.deadline = min(idle_deadline, message_deadline)
                     self._phase = _Phase.READING
                     data = await self.stream.receive_some(RECEIVE_SIZE)
-                    last_activity = last_chunk = clock()
+                    last_activity = clock()
                     receiver.receive_data(data)
                     if scope.cancel_called:  # stop() or the deadline came as this read completed:
                         break  # what was read is answered, in a fresh scope
@@ -257,12 +271,13 @@ class Connection:
         return submitter is None or submitter.allows_certificate(self.certificate)
 
     def _over_submitter_limit(self, payload: bytes) -> bool:
-        """Count this connection against the first known submitter it names; whether that is over
-        the submitter's connection limit."""
+        """Count this connection against the first known submitter it names that may send from
+        it (see :meth:`ServerState.claim_submitter`); whether that is over the submitter's
+        connection limit."""
         sender_id = glance_untrusted(payload).sender_id
         if not sender_id:
             return False
-        claimed = self.state.claim_submitter(sender_id)
+        claimed = self.state.claim_submitter(sender_id, self.info.peer_host, self.certificate)
         if claimed:
             self.submitter_id = sender_id
         return claimed is False

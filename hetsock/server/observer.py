@@ -57,7 +57,7 @@ class CloseReason(enum.StrEnum):
     LIMIT = "limit"
     #: Opened during a maintenance window: SBY00506 sent, closed.
     MAINTENANCE = "maintenance"
-    #: The server is shutting down.
+    #: The server is shutting down (also a connection cancelled when the grace period ends).
     SHUTDOWN = "shutdown"
     #: The socket failed (reset by the peer, broken pipe).
     BROKEN = "broken"

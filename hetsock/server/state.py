@@ -6,9 +6,12 @@ that worker's event loop, so plain counters suffice. Reloads (SIGHUP) replace
 the ones it started with.
 
 Limits, checked in this order: at accept, the worker's total (``max_connections``) and the
-originating address's count (``max_connections_per_address``); once a connection's first message
-names a known submitter (ISA06), that submitter's ``connection_limit`` from the registry
-(counted per worker, like the others). A connection counts against its first submitter only.
+originating address's count (``max_connections_per_address``); once a connection's message
+names a known submitter (ISA06) that may send from it (active, allowing the connection's
+originating address and TLS client certificate), that submitter's ``connection_limit`` from the
+registry (counted per worker, like the others). A connection counts against its first such
+submitter only; one refused (``SBY00502``) for its address or certificate, or for naming a
+suspended or unknown submitter, holds no submitter's slot.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from hetsock.x12.writer import ControlNumbers
 #: Replies' ISA13 count within a block of this many per worker: worker ``w`` of instance ``i``
 #: (``[server] instance``, 0-9, for several instances behind a balancer) numbers its replies from
 #: ``(10 * i + w) * CONTROL_BLOCK + 1`` upwards, wrapping within the block, so no two workers of
-#: up to ten instances of up to ten workers send the same ISA13 at the same time. A block lasts
-#: ten million replies (about 17 minutes at 10,000 a second) before it wraps.
+#: up to ten instances of up to ten workers (``config.MAX_WORKERS``) send the same ISA13 at the
+#: same time. A block lasts ten million replies (about 17 minutes at 10,000 a second) before it
+#: wraps.
 CONTROL_BLOCK = 10_000_000
 
 #: ``(payload, context) -> Reply``: how a request is answered (the pipeline, or a test's stand-in).
@@ -151,12 +155,16 @@ class ServerState:
         if submitter_id is not None:
             _decrement(self.by_submitter, submitter_id)
 
-    def claim_submitter(self, submitter_id: str) -> bool | None:
-        """Count a connection against a submitter: ``True`` if within its limit (counted), ``False``
-        if over it (not counted), ``None`` if the registry does not know it (not counted; the
-        pipeline refuses its requests with SBY00502)."""
+    def claim_submitter(self, submitter_id: str, peer_address: str, certificate: str | None) -> bool | None:
+        """Count a connection (from ``peer_address``, with the TLS client certificate whose
+        fingerprint is ``certificate``) against a submitter: ``True`` if within its limit
+        (counted), ``False`` if over it (not counted), ``None`` if the registry does not know it or
+        it may not send from this connection (suspended, or an address or certificate it does not
+        allow): not counted, its requests get SBY00502."""
         submitter = self.services.registry.get(submitter_id)
-        if submitter is None:
+        if submitter is None or not (
+            submitter.active and submitter.allows_address(peer_address) and submitter.allows_certificate(certificate)
+        ):
             return None
         if self.by_submitter[submitter_id] >= submitter.connection_limit:
             return False
