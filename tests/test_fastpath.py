@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hetsock.x12.check import Accepted, check_270
+from hetsock.x12.check import Accepted, Rejected, check_270
+from hetsock.x12.codes import Ta1Note
 from hetsock.x12.envelope import NotAnInterchangeError, read_interchange_untrusted
 from hetsock.x12.fastpath import accept_interchange_fast, fast_accept
 from hetsock.x12.isa import EnvelopeError
@@ -159,3 +161,34 @@ def test_fast_lane_decides_exactly_as_the_full_path(name: str, position: int, re
     position %= len(text)
     mutated = text[:position] + replacement + text[position + length :]
     _same_decision(mutated.encode("latin-1"), Rules.hets())
+
+
+# --- ISA06 and ISA08 in the fast lane's expression ------------------------------------------
+
+SPECIMEN = (DATA / "hets" / "specimen.270").read_text("latin-1")
+
+
+def test_isa06_starting_with_the_terminator_gets_a_ta1_not_an_exception() -> None:
+    mutated = SPECIMEN.replace("*DEMO0001       *", "*~EMO0001       *", 1)
+    assert accept_interchange_fast(mutated, Rules.hets()) is None
+    decision = check_270(mutated, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Rejected)
+    assert decision.kind == "TA1"
+    assert decision.note is Ta1Note.INVALID_CONTENT
+    _same_decision(mutated.encode("latin-1"), Rules.hets())
+
+
+@pytest.mark.parametrize("first", ["\x01", "\xe9", "\t", " "])
+def test_isa06_first_character_outside_x12_is_not_taken_by_the_fast_lane(first: str) -> None:
+    rules = attrs.evolve(Rules.hets(), group_ids_match_interchange=False)
+    mutated = SPECIMEN.replace("*DEMO0001       *", f"*{first}EMO0001       *", 1)
+    assert accept_interchange_fast(mutated, rules) is None
+    _same_decision(mutated.encode("latin-1"), rules)
+
+
+@pytest.mark.parametrize("first", ["\x01", "~", " "])
+def test_isa08_first_character_outside_x12_is_not_taken_by_the_fast_lane(first: str) -> None:
+    rules = attrs.evolve(Rules.hets(), receiver_ids=None, group_ids_match_interchange=False)
+    mutated = SPECIMEN.replace("*CMS            *", f"*{first}MS            *", 1)
+    assert accept_interchange_fast(mutated, rules) is None
+    _same_decision(mutated.encode("latin-1"), rules)

@@ -329,15 +329,18 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
     e, t = re.escape(d.element), re.escape(d.segment)
     any_char = _any_char(d)
     qualifiers = "(?:" + "|".join(re.escape(q) for q in sorted(rules.id_qualifiers)) + ")"
+    # ISA06 and ISA08: 15 X12 data characters, the first not a blank (a negated class such as
+    # ``[^ *]`` would also take the terminator, a control character or non-ASCII text).
+    party_id = f"(?! ){any_char}{{15}}"
     if rules.receiver_ids is None:
-        receiver = f"[^ {re.escape(d.element)}]{any_char}{{14}}"
+        receiver = party_id
     else:
         receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
     hhmm = "(?:[01][0-9]|2[0-3])[0-5][0-9]"  # a real time: isa.is_hhmm, spelled out
     time = hhmm + "(?:[0-5][0-9](?:[0-9]{1,2})?)?"
     versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
     isa = (
-        f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}[^ {re.escape(d.element)}]{any_char}{{14}}"
+        f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}{party_id}"
         f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}{hhmm}{e}{re.escape(d.repetition)}{e}00501{e}"
         f"[0-9]{{9}}{e}[01]{e}[PT]{e}{re.escape(d.component)}{t}"
     )
@@ -390,9 +393,15 @@ def accept_interchange_fast(
     # Every segment split at once (the expression proved the shape); the last piece is the
     # empty one after IEA's terminator.
     segments = [piece.split(separator) for piece in text.split(d.segment)]
+    if len(segments) < 6:  # never index past what the expression matched (a configured ID may hold a delimiter)
+        return None
     isa, gs, ge, iea = segments[0], segments[1], segments[-3], segments[-2]
     if not (
-        is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
+        len(isa) == 17
+        and len(gs) == 9
+        and len(ge) == 3
+        and len(iea) == 3
+        and is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
         and iea[2] == isa[13]
         and gs[6] == ge[2]
         and is_real_date(gs[4])
