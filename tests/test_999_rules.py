@@ -616,3 +616,27 @@ def test_rejection_reply_uses_the_callers_control_numbers() -> None:
     assert read.header.control_number == "000000041"
     assert read.groups[0].gs.get(6) == "42"
     assert read.groups[0].transaction_sets[0].segments[0].get(2) == "0043"
+
+
+# --- line breaks: between segments only -----------------------------------------------------
+
+
+@pytest.mark.parametrize("inside", ["\n", "\r\n", "\r", "\t"])
+def test_line_break_inside_an_element_is_an_invalid_character(inside: str) -> None:
+    """CR and LF are line breaks only right after a segment terminator; inside an element they
+    are characters outside the X12 set, reported as a TAB is (IK403 6), never echoed."""
+    assert_set_rejected(
+        specimen_with(TRN, TRN.replace("TRACKNUM0001", f"TRACK{inside}NUM0001")),
+        ["IK3*TRN*8*2000C*8", "IK4*2*127*6"],
+    )
+    assert_set_rejected(
+        specimen_with(NM1_C, NM1_C.replace("*DOE*", f"*DO{inside}E*")),
+        ["IK3*NM1*9*2100C*8", CTX, "IK4*3*1035*6"],
+    )
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_line_breaks_between_segments_are_not_data(line_break: str) -> None:
+    text = SPECIMEN.replace("~", "~" + line_break)
+    decision = check_270(text, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Accepted)

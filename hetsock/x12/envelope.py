@@ -25,7 +25,7 @@ import attrs
 
 from hetsock.x12.codes import Ta1Note
 from hetsock.x12.dates import is_real_date, is_valid_time
-from hetsock.x12.fastpath import allowed_characters
+from hetsock.x12.fastpath import is_clean_text
 from hetsock.x12.isa import ISA_LENGTH, EnvelopeError, IsaHeader, is_digits, read_isa_untrusted
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import Segment, tokenize_untrusted
@@ -61,8 +61,8 @@ class Interchange:
     header: IsaHeader
     groups: tuple[Group, ...]
     iea: Segment = attrs.field(eq=False)
-    #: Whether the text holds only X12 characters, its delimiters and line breaks (checked once
-    #: here so the validator need not check each element's characters).
+    #: Whether the text holds only X12 characters, its delimiters and line breaks between
+    #: segments (checked once here so the validator need not check each element's characters).
     clean_text: bool = False
 
 
@@ -110,7 +110,7 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
             raise fail(Ta1Note.INVALID_CONTENT, "HETS takes exactly one functional group")
         if not groups[0].transaction_sets:
             raise fail(Ta1Note.INVALID_CONTENT, "the functional group holds no transaction set")
-    return Interchange(header, groups, iea, clean_text=allowed_characters(header.delimiters).issuperset(text))
+    return Interchange(header, groups, iea, clean_text=is_clean_text(text, header.delimiters))
 
 
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:

@@ -128,8 +128,28 @@ def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def allowed_characters(d: Delimiters) -> frozenset[str]:
-    """The X12 character set plus the delimiters and line breaks: a "clean" interchange's alphabet."""
-    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment, "\r", "\n"))
+    """The X12 character set plus the delimiters: a "clean" interchange's alphabet (line breaks
+    between segments aside: see :func:`is_clean_text`)."""
+    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment))
+
+
+@functools.lru_cache(maxsize=64)
+def _line_breaks_after_terminator(d: Delimiters) -> re.Pattern[str] | None:
+    breaks = "".join(c for c in "\r\n" if c != d.segment)
+    return re.compile(re.escape(d.segment) + "[" + re.escape(breaks) + "]+") if breaks else None
+
+
+def is_clean_text(text: str, d: Delimiters) -> bool:
+    """Whether ``text`` holds only X12 characters and the delimiters ``d``, apart from line breaks
+    (CR, LF) right after a segment terminator, which the tokenizer drops as not data. A line
+    break anywhere else is inside an element: an invalid character, as a TAB is."""
+    allowed = allowed_characters(d)
+    if allowed.issuperset(text):
+        return True
+    pattern = _line_breaks_after_terminator(d)
+    if pattern is None or ("\r" not in text and "\n" not in text):
+        return False
+    return allowed.issuperset(pattern.sub(d.segment, text))
 
 
 def _any_char(d: Delimiters) -> str:
