@@ -27,7 +27,8 @@ from hetsock.x12.validate import (
     TransactionSetReport,
     Trigger,
 )
-from hetsock.x12.writer import ControlNumbers
+from hetsock.x12.segments import Delimiters
+from hetsock.x12.writer import ControlNumbers, echo, substitute_character
 
 DATA = Path(__file__).parent / "data" / "hets"
 SPECIMEN = (DATA / "specimen.270").read_text(encoding="ascii")
@@ -640,3 +641,41 @@ def test_line_breaks_between_segments_are_not_data(line_break: str) -> None:
     text = SPECIMEN.replace("~", "~" + line_break)
     decision = check_270(text, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
     assert isinstance(decision, Accepted)
+
+
+# --- "?" as a delimiter: echoed substitutes never become delimiters -------------------------
+
+QUESTION = SPECIMEN.replace("*", "?")
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "expected"),
+    [
+        (
+            QUESTION.replace("ST?270?0001?", "ST?270?00\x0001?").replace("SE?12?0001", "SE?12?00\x0001"),
+            "999",
+            "AK2?270?00.01?005010X279A1",
+        ),
+        (QUESTION.replace("?CMS            ?", "?CMS^           ?", 1), "TA1", "?ZZ?CMS.           ?"),
+        (QUESTION.replace("EQ?30~", "EQ?30~Z?1~").replace("SE?12", "SE?13"), "999", "IK3?...?12?2110C?1"),
+        (QUESTION.replace("?005010X279A1~ST", "?005010X279\xe9~ST"), "999", "AK1?HS?5014?005010X279."),
+    ],
+    ids=["st02-nul", "isa08-repetition", "one-letter-segment", "gs08-non-ascii"],
+)
+def test_substitute_is_never_a_delimiter_of_the_reply(data: str, kind: str, expected: str) -> None:
+    decision = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Rejected)
+    assert decision.kind == kind
+    assert expected in decision.reply
+    reply = read_interchange_untrusted(decision.reply, Rules.x12())
+    assert reply.header.delimiters.element == "?"
+
+
+def test_echo_substitute_follows_the_delimiters() -> None:
+    default = Delimiters("*", "^", "|", "~")
+    assert echo("A\x00B*C", default) == "A?B?C"
+    assert substitute_character(Delimiters("?", ".", "|", "~")) == "-"
+    assert echo("A\x00B?C.D", Delimiters("?", ".", "|", "~")) == "A-B-C-D"
+    assert echo("OK", Delimiters("?", ".", "-", "_")) == "OK"
+    assert echo("\x00", Delimiters("?", ".", "-", "_")) == "@"
+    assert echo("   ", default, "X") == "X"

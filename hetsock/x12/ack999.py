@@ -51,7 +51,9 @@ def _element_segments(finding: ElementFinding, d: Delimiters) -> list[list[str]]
 
 
 def _segment_segments(finding: SegmentFinding, d: Delimiters) -> list[list[str]]:
-    out = [["IK3", finding.segment_id, str(finding.position), finding.loop_id, finding.code.value]]
+    # IK301 is the segment ID, or the validator's "???" for one that cannot be shown: echoed,
+    # so the placeholder never holds a delimiter of the reply (``?`` may be one).
+    out = [["IK3", echo(finding.segment_id, d), str(finding.position), finding.loop_id, finding.code.value]]
     if finding.business_unit:
         out.append(["CTX", d.component.join(("TRN02", echo(finding.business_unit, d, "UNKNOWN")))])
     for element in finding.elements:

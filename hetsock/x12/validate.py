@@ -545,6 +545,8 @@ class _Walk:
             code = SegmentError.NOT_IN_TRANSACTION_SET
         else:
             code = SegmentError.UNRECOGNIZED_SEGMENT_ID
+        # "???" stands for an ID that cannot be shown; ack999 writes it through writer.echo(), so
+        # it becomes another placeholder when "?" is one of the reply's delimiters.
         shown_id = segment_id if 2 <= len(segment_id) <= 3 and segment_id.isascii() and segment_id.isalnum() else "???"
         self.report(SegmentFinding(shown_id, position, loop_id, code))
 
