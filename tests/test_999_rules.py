@@ -679,3 +679,23 @@ def test_echo_substitute_follows_the_delimiters() -> None:
     assert echo("OK", Delimiters("?", ".", "-", "_")) == "OK"
     assert echo("\x00", Delimiters("?", ".", "-", "_")) == "@"
     assert echo("   ", default, "X") == "X"
+
+
+# --- 2110C under one inquiry: the subscriber is the patient --------------------------------
+
+
+def test_no_eq_under_hets_is_a_missing_2110c() -> None:
+    """X279A1 2110C is required when the subscriber is the patient (X12 RFI 298); with no 2000D
+    (HETS), the subscriber always is: a missing 2110C is IK304 I6, at the segment after 2100C."""
+    data = specimen_with(EQ)
+    assert_set_rejected(data, ["IK3*EQ*11*2110C*I6", CTX])
+    fast = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    full = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1), fast=False)
+    assert isinstance(fast, Rejected)
+    assert isinstance(full, Rejected)
+    assert fast.reply == full.reply
+
+
+def test_no_eq_in_plain_x12_is_situational() -> None:
+    decision = check_270(specimen_with(EQ), rules=Rules.x12(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Accepted)

@@ -41,6 +41,7 @@ from hetsock.x12.grammar270 import (
     REQUIRED,
     SE,
     SERVICE_TYPE_CODES,
+    SINGLE_INQUIRY_REQUIRED_LOOPS,
     ST,
     ElementSpec,
     LoopSpec,
@@ -111,17 +112,18 @@ def _segment_pattern(spec: SegmentSpec, d: Delimiters, any_char: str) -> str:
     return re.escape(spec.id) + _sequence(forms, re.escape(d.element)) + re.escape(d.segment)
 
 
-def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str) -> str:
+def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str, required: frozenset[str] = frozenset()) -> str:
+    """``loop`` as an expression; ``required``: IDs of situational loops required here."""
     parts = []
     for index, item in enumerate(loop.items):
         if isinstance(item, LoopSpec):
-            body, high = _loop_pattern(item, d, any_char), item.max_repeat
+            body, high = _loop_pattern(item, d, any_char, required), item.max_repeat
         else:
             body, high = _segment_pattern(item, d, any_char), item.max_use
         if index == 0:
             parts.append(body)
         else:
-            low = 1 if item.usage == REQUIRED else 0
+            low = 1 if item.usage == REQUIRED or (isinstance(item, LoopSpec) and item.id in required) else 0
             parts.append(f"(?:{body}){{{low},{high}}}")
     return "".join(parts)
 
@@ -171,7 +173,10 @@ _SINGLE_INQUIRY_HL = {"2000A": ("1", "", "20", "1"), "2000B": ("2", "1", "21", "
 
 def _transaction_source(d: Delimiters, single_inquiry: bool) -> str:
     any_char = _any_char(d)
-    a, b, c, dependent = (_loop_pattern(loop, d, any_char) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D))
+    required = SINGLE_INQUIRY_REQUIRED_LOOPS if single_inquiry else frozenset()
+    a, b, c, dependent = (
+        _loop_pattern(loop, d, any_char, required) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D)
+    )
     if single_inquiry:
         # HL01 counts from 1, HL02 names the parent and 2000C has no child: spell them out, so
         # the walk-free check below need not look at the hierarchy again.

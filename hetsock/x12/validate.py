@@ -400,6 +400,7 @@ class _Walk:
         self.rules = rules
         self.grammar = grammar
         self.single_inquiry = rules.single_inquiry and grammar.single_inquiry
+        self.required_loops = grammar.single_inquiry_required_loops if self.single_inquiry else frozenset()
         self.check_characters = check_characters
         self.findings: dict[int, list[SegmentFinding]] = {}
         self.stack: list[_Frame] = []
@@ -427,15 +428,16 @@ class _Walk:
         bounds = frame.loop.bound_indices
         for k in range(start, stop):
             item = frame.loop.items[k]
-            if frame.counts[k] == 0 and (
-                item.usage == REQUIRED or (bounds is not None and k == bounds[1] and frame.counts[bounds[0]] > 0)
-            ):
-                segment_id, loop_id = _item_id(item)
-                self.report(
-                    SegmentFinding(
-                        segment_id, position, loop_id or frame.loop.id, SegmentError.REQUIRED_SEGMENT_MISSING
-                    )
-                )
+            if frame.counts[k]:
+                continue
+            if item.usage == REQUIRED or (bounds is not None and k == bounds[1] and frame.counts[bounds[0]] > 0):
+                code = SegmentError.REQUIRED_SEGMENT_MISSING
+            elif isinstance(item, LoopSpec) and item.id in self.required_loops:
+                code = SegmentError.IMPLEMENTATION_DEPENDENT_MISSING  # situational, required by the profile
+            else:
+                continue
+            segment_id, loop_id = _item_id(item)
+            self.report(SegmentFinding(segment_id, position, loop_id or frame.loop.id, code))
 
     def hl(self, segment: Segment, position: int) -> None:
         self.close_frames(0, position)
