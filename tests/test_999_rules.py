@@ -158,10 +158,14 @@ def test_ge02_differs_from_gs06() -> None:
     assert decision.report.errors == (GroupError.CONTROL_NUMBER_MISMATCH,)
 
 
-@pytest.mark.parametrize("count", ["2", "0", "", "X"])
-def test_ge01_not_the_number_of_sets(count: str) -> None:
+@pytest.mark.parametrize(
+    ("count", "included"), [("2", "2"), ("0", "0"), ("000002", "2"), ("", "1"), ("X", "1"), ("1234567", "1")]
+)
+def test_ge01_not_the_number_of_sets(count: str, included: str) -> None:
+    """AK902 is the number of sets the sender says it included (GE01) when GE01 is a number of at
+    most six digits (AK902's maximum), else the number received; AK903 is the number received."""
     decision = reject_999(specimen_with(GE, f"GE*{count}*5014"))
-    assert ack_body(decision.reply) == [AK1, AK2, "IK5*A", "AK9*R*1*1*1*5"]
+    assert ack_body(decision.reply) == [AK1, AK2, "IK5*A", f"AK9*R*{included}*1*1*5"]
 
 
 def test_ge_missing() -> None:

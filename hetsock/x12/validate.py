@@ -718,6 +718,8 @@ def validate_group(
                 )
                 for v in validated
             ]
+    # AK902 is "Number of Transaction Sets Included": what the sender says in GE01 (when it is
+    # a number AK902 can hold), AK903 the number received.
     included = received
     ge = group.ge
     if ge is None:
@@ -726,10 +728,11 @@ def validate_group(
         if ge.get(2) != control:
             errors.append(GroupError.CONTROL_NUMBER_MISMATCH)
         count = ge.get(1)
-        if not is_digits(count) or len(count) > 6 or int(count) != received:
-            errors.append(GroupError.TRANSACTION_SET_COUNT_MISMATCH)
-        else:
+        numeric = is_digits(count) and len(count) <= 6
+        if numeric:
             included = int(count)
+        if not numeric or included != received:
+            errors.append(GroupError.TRANSACTION_SET_COUNT_MISMATCH)
     report = GroupReport(
         functional_id, control, version, tuple(v.report for v in validated), tuple(errors[:5]), included, received
     )
