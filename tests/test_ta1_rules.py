@@ -411,6 +411,17 @@ def test_group_without_transaction_set_under_hets() -> None:
     assert_ta1(text, Ta1Note.INVALID_CONTENT)
 
 
+@pytest.mark.parametrize("ge", ["GE*0*5014", "GE*1*5014"])
+def test_group_without_transaction_set_under_x12(ge: str) -> None:
+    # Plain X12 too: a group holds at least one set (GE01 minimum 1); no 999 saying "accepted".
+    text = "~".join([ISA, GS, ge, "IEA*1*000005014"]) + "~"
+    assert_ta1(text, Ta1Note.INVALID_CONTENT, rules=Rules.x12())
+    # One empty group among good ones rejects the interchange as well.
+    group = SPECIMEN_SEGMENTS[1:-1]
+    text = "~".join([ISA, *group, GS.replace("5014", "5015"), ge.replace("5014", "5015"), "IEA*2*000005014"]) + "~"
+    assert_ta1(text, Ta1Note.INVALID_CONTENT, rules=Rules.x12())
+
+
 def test_interchange_without_group_under_x12() -> None:
     # Nothing to acknowledge with a 999: check.py answers 024.
     text = "~".join([ISA, "IEA*0*000005014"]) + "~"
