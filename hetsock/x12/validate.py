@@ -585,11 +585,13 @@ def validate_transaction_set(
     *,
     clean_text: bool = False,
     grammar: TransactionGrammar = GRAMMAR_270,
+    fast: bool = True,
 ) -> ValidatedSet:
     """Judge one ST ... SE against ``grammar`` (the 270 by default). Linear in the number of segments.
 
     ``clean_text``: the caller has checked that the whole interchange holds only X12
     characters and its delimiters, so no element needs a character check of its own.
+    ``fast``: a clean set may be accepted by ``fastpath.fast_accept``; ``False`` always walks.
     """
     segments = ts.segments
     st = segments[0]
@@ -598,7 +600,7 @@ def validate_transaction_set(
     if set_id != grammar.set_id:
         errors.append(TransactionSetError.NOT_SUPPORTED if set_id else TransactionSetError.INVALID_TRANSACTION_SET_ID)
         return ValidatedSet(TransactionSetReport(set_id, control, convention, (), tuple(errors)), ())
-    if clean_text and grammar.fast_path:
+    if fast and clean_text and grammar.fast_path:
         fast = fast_accept(segments, d, rules.single_inquiry)
         if fast is not None:
             return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(fast))
@@ -693,8 +695,10 @@ def validate_group(
     *,
     clean_text: bool = False,
     grammar: TransactionGrammar = GRAMMAR_270,
+    fast: bool = True,
 ) -> tuple[GroupReport, tuple[ValidatedSet, ...]]:
-    """Judge one functional group and each transaction set in it (``clean_text`` and ``grammar`` as above)."""
+    """Judge one functional group and each transaction set in it (``clean_text``, ``grammar`` and
+    ``fast`` as above)."""
     gs = group.gs
     functional_id, control, version = gs.get(1), gs.get(6), gs.get(8)
     errors: list[GroupError] = []
@@ -706,7 +710,7 @@ def validate_group(
         errors.append(GroupError.VERSION_NOT_SUPPORTED)
     else:
         for ts in group.transaction_sets:
-            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text, grammar=grammar))
+            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text, grammar=grammar, fast=fast))
         if rules.single_inquiry and grammar.single_inquiry and received > 1:
             validated = [
                 attrs.evolve(
