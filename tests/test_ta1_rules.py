@@ -128,7 +128,7 @@ def no_header(data: str | bytes, note: Ta1Note) -> None:
         pytest.param({"isa06": ""}, Ta1Note.INVALID_SENDER_ID, id="ISA06-blank"),
         pytest.param({"isa06": " DEMO0001"}, Ta1Note.INVALID_SENDER_ID, id="ISA06-leading-blank"),
         pytest.param({"isa07": "01"}, Ta1Note.INVALID_RECEIVER_QUALIFIER, id="ISA07-not-ZZ"),
-        pytest.param({"isa08": "CMT"}, Ta1Note.INVALID_RECEIVER_ID, id="ISA08-not-CMS"),
+        pytest.param({"isa08": "CMT"}, Ta1Note.UNKNOWN_RECEIVER_ID, id="ISA08-not-CMS"),
         pytest.param({"isa08": ""}, Ta1Note.INVALID_RECEIVER_ID, id="ISA08-blank"),
         pytest.param({"isa14": "2"}, Ta1Note.INVALID_ACKNOWLEDGMENT_REQUESTED, id="ISA14-2"),
         pytest.param({"isa15": "X"}, Ta1Note.INVALID_TEST_INDICATOR, id="ISA15-X"),
@@ -445,7 +445,7 @@ def test_peer_270s_pass_x12_and_fail_hets_envelope(path: Path) -> None:
     rejected = reject(data)
     assert rejected.kind == "TA1"
     # Not addressed to CMS, or carrying ISA01 authorization: envelope faults, never a 999.
-    assert rejected.note in (Ta1Note.INVALID_AUTHORIZATION_QUALIFIER, Ta1Note.INVALID_RECEIVER_ID)
+    assert rejected.note in (Ta1Note.INVALID_AUTHORIZATION_QUALIFIER, Ta1Note.UNKNOWN_RECEIVER_ID)
     reply_segments(rejected.reply)
 
 
