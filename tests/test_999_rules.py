@@ -703,3 +703,18 @@ def test_no_eq_under_hets_is_a_missing_2110c() -> None:
 def test_no_eq_in_plain_x12_is_situational() -> None:
     decision = check_270(specimen_with(EQ), rules=Rules.x12(), now=NOW, control=ControlNumbers(1))
     assert isinstance(decision, Accepted)
+
+
+@pytest.mark.parametrize("control", ["0000000001", "001"])
+def test_st02_out_of_ak202_range_is_not_copied(control: str) -> None:
+    """AK202 is AN 4-9: an ST02 outside that (IK502 7) is written as 0000, keeping the 999 valid."""
+    data = specimen_with(ST, f"ST*270*{control}*005010X279A1")
+    data = data.replace("SE*12*0001", f"SE*12*{control}")
+    decision = reject_999(data)
+    assert ack_body(decision.reply) == [AK1, "AK2*270*0000*005010X279A1", "IK5*R*7", "AK9*R*1*1*0"]
+
+
+def test_st03_longer_than_ak203_is_cut() -> None:
+    data = specimen_with(ST, "ST*270*0001*" + "X" * 40)
+    decision = reject_999(data)
+    assert ack_body(decision.reply)[1] == "AK2*270*0001*" + "X" * 35
