@@ -21,13 +21,13 @@ from hetsock.x12.check import Accepted, Rejected, check_270
 from hetsock.x12.codes import ElementError, GroupError, SegmentError, TransactionSetError
 from hetsock.x12.envelope import read_interchange_untrusted
 from hetsock.x12.rules import Rules
+from hetsock.x12.segments import Delimiters
 from hetsock.x12.validate import (
     ElementFinding,
     SegmentFinding,
     TransactionSetReport,
     Trigger,
 )
-from hetsock.x12.segments import Delimiters
 from hetsock.x12.writer import ControlNumbers, echo, substitute_character
 
 DATA = Path(__file__).parent / "data" / "hets"

@@ -27,10 +27,11 @@ times (9), and the X12 syntax rules (2 for a missing paired or conditional eleme
 naming the element that requires it; 10 for an exclusion).
 
 Under the HETS profile (``Rules.single_inquiry``), for the 270 only (its grammar's
-``single_inquiry``), the 2000A, 2000B and 2000C loops may occur once (IK304 4) and 2000D not at
-all (IK304 I4); a group with more than one set has every set rejected with IK502 I6. A copy of
-the bad value (IK404) is given only for code values (ID elements), never for names, identifiers
-or dates, which may be patient data. At most ``MAX_SEGMENT_FINDINGS`` segments are reported per
+``single_inquiry``), the 2000A, 2000B and 2000C loops may occur once (IK304 4), 2000D not at
+all (IK304 I4), and 2110C must occur (IK304 I6: the subscriber is the patient); a group with
+more than one set has every set rejected with IK502 I6. A copy of the bad value (IK404) is
+given only for code values (ID elements), never for names, identifiers or dates, which may be
+patient data. At most ``MAX_SEGMENT_FINDINGS`` segments are reported per
 set, so a reply stays bounded.
 """
 
@@ -601,9 +602,9 @@ def validate_transaction_set(
         errors.append(TransactionSetError.NOT_SUPPORTED if set_id else TransactionSetError.INVALID_TRANSACTION_SET_ID)
         return ValidatedSet(TransactionSetReport(set_id, control, convention, (), tuple(errors)), ())
     if fast and clean_text and grammar.fast_path:
-        fast = fast_accept(segments, d, rules.single_inquiry)
-        if fast is not None:
-            return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(fast))
+        tagged = fast_accept(segments, d, rules.single_inquiry)
+        if tagged is not None:
+            return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(tagged))
     if not 4 <= len(control) <= 9 or not X12_CHARACTERS.issuperset(control):
         errors.append(TransactionSetError.INVALID_CONTROL_NUMBER)
     if convention not in grammar.versions:
