@@ -21,13 +21,14 @@ from hetsock.x12.check import Accepted, Rejected, check_270
 from hetsock.x12.codes import ElementError, GroupError, SegmentError, TransactionSetError
 from hetsock.x12.envelope import read_interchange_untrusted
 from hetsock.x12.rules import Rules
+from hetsock.x12.segments import Delimiters
 from hetsock.x12.validate import (
     ElementFinding,
     SegmentFinding,
     TransactionSetReport,
     Trigger,
 )
-from hetsock.x12.writer import ControlNumbers
+from hetsock.x12.writer import ControlNumbers, echo, substitute_character
 
 DATA = Path(__file__).parent / "data" / "hets"
 SPECIMEN = (DATA / "specimen.270").read_text(encoding="ascii")
@@ -157,10 +158,14 @@ def test_ge02_differs_from_gs06() -> None:
     assert decision.report.errors == (GroupError.CONTROL_NUMBER_MISMATCH,)
 
 
-@pytest.mark.parametrize("count", ["2", "0", "", "X"])
-def test_ge01_not_the_number_of_sets(count: str) -> None:
+@pytest.mark.parametrize(
+    ("count", "included"), [("2", "2"), ("0", "0"), ("000002", "2"), ("", "1"), ("X", "1"), ("1234567", "1")]
+)
+def test_ge01_not_the_number_of_sets(count: str, included: str) -> None:
+    """AK902 is the number of sets the sender says it included (GE01) when GE01 is a number of at
+    most six digits (AK902's maximum), else the number received; AK903 is the number received."""
     decision = reject_999(specimen_with(GE, f"GE*{count}*5014"))
-    assert ack_body(decision.reply) == [AK1, AK2, "IK5*A", "AK9*R*1*1*1*5"]
+    assert ack_body(decision.reply) == [AK1, AK2, "IK5*A", f"AK9*R*{included}*1*1*5"]
 
 
 def test_ge_missing() -> None:
@@ -616,3 +621,100 @@ def test_rejection_reply_uses_the_callers_control_numbers() -> None:
     assert read.header.control_number == "000000041"
     assert read.groups[0].gs.get(6) == "42"
     assert read.groups[0].transaction_sets[0].segments[0].get(2) == "0043"
+
+
+# --- line breaks: between segments only -----------------------------------------------------
+
+
+@pytest.mark.parametrize("inside", ["\n", "\r\n", "\r", "\t"])
+def test_line_break_inside_an_element_is_an_invalid_character(inside: str) -> None:
+    """CR and LF are line breaks only right after a segment terminator; inside an element they
+    are characters outside the X12 set, reported as a TAB is (IK403 6), never echoed."""
+    assert_set_rejected(
+        specimen_with(TRN, TRN.replace("TRACKNUM0001", f"TRACK{inside}NUM0001")),
+        ["IK3*TRN*8*2000C*8", "IK4*2*127*6"],
+    )
+    assert_set_rejected(
+        specimen_with(NM1_C, NM1_C.replace("*DOE*", f"*DO{inside}E*")),
+        ["IK3*NM1*9*2100C*8", CTX, "IK4*3*1035*6"],
+    )
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_line_breaks_between_segments_are_not_data(line_break: str) -> None:
+    text = SPECIMEN.replace("~", "~" + line_break)
+    decision = check_270(text, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Accepted)
+
+
+# --- "?" as a delimiter: echoed substitutes never become delimiters -------------------------
+
+QUESTION = SPECIMEN.replace("*", "?")
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "expected"),
+    [
+        (
+            QUESTION.replace("ST?270?0001?", "ST?270?00\x0001?").replace("SE?12?0001", "SE?12?00\x0001"),
+            "999",
+            "AK2?270?00.01?005010X279A1",
+        ),
+        (QUESTION.replace("?CMS            ?", "?CMS^           ?", 1), "TA1", "?ZZ?CMS.           ?"),
+        (QUESTION.replace("EQ?30~", "EQ?30~Z?1~").replace("SE?12", "SE?13"), "999", "IK3?...?12?2110C?1"),
+        (QUESTION.replace("?005010X279A1~ST", "?005010X279\xe9~ST"), "999", "AK1?HS?5014?005010X279."),
+    ],
+    ids=["st02-nul", "isa08-repetition", "one-letter-segment", "gs08-non-ascii"],
+)
+def test_substitute_is_never_a_delimiter_of_the_reply(data: str, kind: str, expected: str) -> None:
+    decision = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Rejected)
+    assert decision.kind == kind
+    assert expected in decision.reply
+    reply = read_interchange_untrusted(decision.reply, Rules.x12())
+    assert reply.header.delimiters.element == "?"
+
+
+def test_echo_substitute_follows_the_delimiters() -> None:
+    default = Delimiters("*", "^", "|", "~")
+    assert echo("A\x00B*C", default) == "A?B?C"
+    assert substitute_character(Delimiters("?", ".", "|", "~")) == "-"
+    assert echo("A\x00B?C.D", Delimiters("?", ".", "|", "~")) == "A-B-C-D"
+    assert echo("OK", Delimiters("?", ".", "-", "_")) == "OK"
+    assert echo("\x00", Delimiters("?", ".", "-", "_")) == "@"
+    assert echo("   ", default, "X") == "X"
+
+
+# --- 2110C under one inquiry: the subscriber is the patient --------------------------------
+
+
+def test_no_eq_under_hets_is_a_missing_2110c() -> None:
+    """X279A1 2110C is required when the subscriber is the patient (X12 RFI 298); with no 2000D
+    (HETS), the subscriber always is: a missing 2110C is IK304 I6, at the segment after 2100C."""
+    data = specimen_with(EQ)
+    assert_set_rejected(data, ["IK3*EQ*11*2110C*I6", CTX])
+    fast = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    full = check_270(data, rules=Rules.hets(), now=NOW, control=ControlNumbers(1), fast=False)
+    assert isinstance(fast, Rejected)
+    assert isinstance(full, Rejected)
+    assert fast.reply == full.reply
+
+
+def test_no_eq_in_plain_x12_is_situational() -> None:
+    decision = check_270(specimen_with(EQ), rules=Rules.x12(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Accepted)
+
+
+@pytest.mark.parametrize("control", ["0000000001", "001"])
+def test_st02_out_of_ak202_range_is_not_copied(control: str) -> None:
+    """AK202 is AN 4-9: an ST02 outside that (IK502 7) is written as 0000, keeping the 999 valid."""
+    data = specimen_with(ST, f"ST*270*{control}*005010X279A1")
+    data = data.replace("SE*12*0001", f"SE*12*{control}")
+    decision = reject_999(data)
+    assert ack_body(decision.reply) == [AK1, "AK2*270*0000*005010X279A1", "IK5*R*7", "AK9*R*1*1*0"]
+
+
+def test_st03_longer_than_ak203_is_cut() -> None:
+    data = specimen_with(ST, "ST*270*0001*" + "X" * 40)
+    decision = reject_999(data)
+    assert ack_body(decision.reply)[1] == "AK2*270*0001*" + "X" * 35

@@ -460,7 +460,8 @@ def test_an_interchange_without_a_271() -> None:
     result = invalid("~".join([ISA, "IEA*0*000000001"]) + "~")
     assert result.detail == "the interchange holds no functional group"
     result = invalid("~".join([ISA, GS, *GE_IEA]).replace("GE*1*1", "GE*0*1") + "~")
-    assert result.detail == "the interchange holds no transaction set"
+    assert result.detail == "a functional group holds no transaction set"
+    assert result.ta1_note is Ta1Note.INVALID_CONTENT
 
 
 def test_describe_names_segments_loops_and_elements() -> None:

@@ -29,7 +29,7 @@ def test_ta1_rejection_is_explained(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert "REJECTED with a TA1" in out
-    assert "TA1*000005014*261122*0734*R*008~" in out
+    assert "TA1*000005014*261122*0734*R*009~" in out
     assert "ISA08 must be this system's receiver ID" in out
 
 

@@ -55,7 +55,7 @@ async def test_every_reply_type_over_one_connection(server: ServerProcess, mode:
         assert not ack.accepted
         ta1 = await client.send(inquiry(control=555).replace(b"*ZZ*CMS            *", b"*ZZ*XMS            *"))
         assert isinstance(ta1, Ta1)
-        assert (ta1.note, ta1.correlation) == ("008", "000000555")
+        assert (ta1.note, ta1.correlation) == ("009", "000000555")
         refused = await client.send(inquiry(submitter_id="DEMO0009", control=556))
         assert isinstance(refused, ProprietaryError)
         assert (refused.code, refused.trace_id) == ("SBY00502", "000000556")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hetsock.x12.check import Accepted, check_270
+from hetsock.x12 import check, validate
+from hetsock.x12.check import Accepted, Rejected, check_270
+from hetsock.x12.codes import Ta1Note
 from hetsock.x12.envelope import NotAnInterchangeError, read_interchange_untrusted
 from hetsock.x12.fastpath import accept_interchange_fast, fast_accept
 from hetsock.x12.isa import EnvelopeError
@@ -128,6 +131,8 @@ NOW = dt.datetime(2026, 11, 22, 7, 35)
 
 
 def _same_decision(data: bytes, rules: Rules) -> None:
+    """The fast lanes (whole interchange, and per set) and the walk alone (``fast=False``, which
+    bypasses every fast check) decide alike, to the byte of a rejection's reply."""
     fast = check_270(data, rules=rules, now=NOW, control=ControlNumbers(1))
     full = check_270(data, rules=rules, now=NOW, control=ControlNumbers(1), fast=False)
     assert type(fast) is type(full)
@@ -136,6 +141,21 @@ def _same_decision(data: bytes, rules: Rules) -> None:
         assert fast.inquiry == full.inquiry
         assert fast.header == full.header
         assert fast.report == full.report
+    elif isinstance(fast, Rejected):
+        assert isinstance(full, Rejected)
+        assert (fast.kind, fast.note, fast.reply) == (full.kind, full.note, full.reply)
+
+
+def test_fast_false_bypasses_every_fast_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a fast check ran with fast=False")
+
+    monkeypatch.setattr(validate, "fast_accept", refuse)
+    monkeypatch.setattr(check, "accept_interchange_fast", refuse)
+    text = (DATA / "hets" / "specimen.270").read_bytes()
+    for rules in (Rules.hets(), Rules.x12()):
+        decision = check_270(text, rules=rules, now=NOW, control=ControlNumbers(1), fast=False)
+        assert isinstance(decision, Accepted)
 
 
 @pytest.mark.parametrize("name", ["specimen.270", "specimen-many-eq.270"])
@@ -145,17 +165,64 @@ def test_hets_samples_take_the_interchange_fast_lane(name: str) -> None:
     _same_decision(text.encode("latin-1"), Rules.hets())
 
 
+_PROFILES = {
+    "hets": Rules.hets(),
+    "hets-relaxed-ids": attrs.evolve(Rules.hets(), receiver_ids=None, group_ids_match_interchange=False),
+    "x12": Rules.x12(),
+}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(["specimen.270", "specimen-many-eq.270"]),
     position=st.integers(min_value=0, max_value=600),
     replacement=st.sampled_from(
-        ["", "*", "~", "^", "|", "0", "1", "9", "A", "Z", " ", "\x00", "\r\n", "-", "**", "~~", "ZZ*", "\xe9", "30"]
+        [
+            *("", "*", "~", "^", "|", "0", "1", "9", "A", "Z", " ", "\x00", "\x01", "\r\n", "\n", "\t"),
+            *("-", "?", "**", "~~", "ZZ*", "\xe9", "30", "EQ*30~", "~\n"),
+        ]
     ),
     length=st.integers(min_value=0, max_value=3),
+    profile=st.sampled_from(sorted(_PROFILES)),
 )
-def test_fast_lane_decides_exactly_as_the_full_path(name: str, position: int, replacement: str, length: int) -> None:
+@example(name="specimen.270", position=35, replacement="~", length=1, profile="hets")  # ISA06's first character
+@example(name="specimen.270", position=35, replacement="\x01", length=1, profile="hets-relaxed-ids")
+@example(name="specimen.270", position=320, replacement="\n", length=0, profile="hets")  # inside an element
+def test_fast_lane_decides_exactly_as_the_full_path(
+    name: str, position: int, replacement: str, length: int, profile: str
+) -> None:
     text = (DATA / "hets" / name).read_text("latin-1")
     position %= len(text)
     mutated = text[:position] + replacement + text[position + length :]
+    _same_decision(mutated.encode("latin-1"), _PROFILES[profile])
+
+
+# --- ISA06 and ISA08 in the fast lane's expression ------------------------------------------
+
+SPECIMEN = (DATA / "hets" / "specimen.270").read_text("latin-1")
+
+
+def test_isa06_starting_with_the_terminator_gets_a_ta1_not_an_exception() -> None:
+    mutated = SPECIMEN.replace("*DEMO0001       *", "*~EMO0001       *", 1)
+    assert accept_interchange_fast(mutated, Rules.hets()) is None
+    decision = check_270(mutated, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
+    assert isinstance(decision, Rejected)
+    assert decision.kind == "TA1"
+    assert decision.note is Ta1Note.INVALID_CONTENT
     _same_decision(mutated.encode("latin-1"), Rules.hets())
+
+
+@pytest.mark.parametrize("first", ["\x01", "\xe9", "\t", " "])
+def test_isa06_first_character_outside_x12_is_not_taken_by_the_fast_lane(first: str) -> None:
+    rules = attrs.evolve(Rules.hets(), group_ids_match_interchange=False)
+    mutated = SPECIMEN.replace("*DEMO0001       *", f"*{first}EMO0001       *", 1)
+    assert accept_interchange_fast(mutated, rules) is None
+    _same_decision(mutated.encode("latin-1"), rules)
+
+
+@pytest.mark.parametrize("first", ["\x01", "~", " "])
+def test_isa08_first_character_outside_x12_is_not_taken_by_the_fast_lane(first: str) -> None:
+    rules = attrs.evolve(Rules.hets(), receiver_ids=None, group_ids_match_interchange=False)
+    mutated = SPECIMEN.replace("*CMS            *", f"*{first}MS            *", 1)
+    assert accept_interchange_fast(mutated, rules) is None
+    _same_decision(mutated.encode("latin-1"), rules)

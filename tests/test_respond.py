@@ -305,3 +305,34 @@ def test_reply_repr_has_no_patient_data(store: SqliteStore) -> None:
     reply = ask(store)
     for secret in ("DOE", "JANE", fx.DOE_JANE.mbi, "19400401"):
         assert secret not in repr(reply)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        # ISA06 starting with the terminator: the fast lane used to raise IndexError. The full
+        # path's TA1 024 names submitter "~EMO0001", unknown, so the proprietary refusal wins.
+        (b"*DEMO0001       *", b"*~EMO0001       *", ReplyKind.PROPRIETARY),
+        # A line break inside TRN02: a 999 (IK403 6), never a 271 echoing it.
+        (b"TRACKNUM0001", b"TRACK\nNUM0001", ReplyKind.ACK_999),
+        # No EQ: 2110C is required under one inquiry.
+        (b"EQ*30~", b"", ReplyKind.ACK_999),
+    ],
+    ids=["isa06-terminator", "line-break-in-trn02", "no-eq"],
+)
+def test_review_reproducers_get_replies(store: SqliteStore, old: bytes, new: bytes, kind: ReplyKind) -> None:
+    specimen = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes()
+    data = specimen.replace(old, new, 1)
+    if old == b"EQ*30~":
+        data = data.replace(b"SE*12*", b"SE*11*")
+    context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")
+    reply = respond(data, context)
+    assert reply.kind is kind
+
+
+def test_question_mark_delimiters_get_replies(store: SqliteStore) -> None:
+    question = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes().replace(b"*", b"?")
+    context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")
+    nul = question.replace(b"ST?270?0001?", b"ST?270?00\x0001?").replace(b"SE?12?0001", b"SE?12?00\x0001")
+    assert respond(nul, context).kind is ReplyKind.ACK_999
+    assert respond(question.replace(b"?CMS            ?", b"?CMS^           ?", 1), context).kind is ReplyKind.TA1

@@ -128,7 +128,7 @@ def no_header(data: str | bytes, note: Ta1Note) -> None:
         pytest.param({"isa06": ""}, Ta1Note.INVALID_SENDER_ID, id="ISA06-blank"),
         pytest.param({"isa06": " DEMO0001"}, Ta1Note.INVALID_SENDER_ID, id="ISA06-leading-blank"),
         pytest.param({"isa07": "01"}, Ta1Note.INVALID_RECEIVER_QUALIFIER, id="ISA07-not-ZZ"),
-        pytest.param({"isa08": "CMT"}, Ta1Note.INVALID_RECEIVER_ID, id="ISA08-not-CMS"),
+        pytest.param({"isa08": "CMT"}, Ta1Note.UNKNOWN_RECEIVER_ID, id="ISA08-not-CMS"),
         pytest.param({"isa08": ""}, Ta1Note.INVALID_RECEIVER_ID, id="ISA08-blank"),
         pytest.param({"isa14": "2"}, Ta1Note.INVALID_ACKNOWLEDGMENT_REQUESTED, id="ISA14-2"),
         pytest.param({"isa15": "X"}, Ta1Note.INVALID_TEST_INDICATOR, id="ISA15-X"),
@@ -411,6 +411,17 @@ def test_group_without_transaction_set_under_hets() -> None:
     assert_ta1(text, Ta1Note.INVALID_CONTENT)
 
 
+@pytest.mark.parametrize("ge", ["GE*0*5014", "GE*1*5014"])
+def test_group_without_transaction_set_under_x12(ge: str) -> None:
+    # Plain X12 too: a group holds at least one set (GE01 minimum 1); no 999 saying "accepted".
+    text = "~".join([ISA, GS, ge, "IEA*1*000005014"]) + "~"
+    assert_ta1(text, Ta1Note.INVALID_CONTENT, rules=Rules.x12())
+    # One empty group among good ones rejects the interchange as well.
+    group = SPECIMEN_SEGMENTS[1:-1]
+    text = "~".join([ISA, *group, GS.replace("5014", "5015"), ge.replace("5014", "5015"), "IEA*2*000005014"]) + "~"
+    assert_ta1(text, Ta1Note.INVALID_CONTENT, rules=Rules.x12())
+
+
 def test_interchange_without_group_under_x12() -> None:
     # Nothing to acknowledge with a 999: check.py answers 024.
     text = "~".join([ISA, "IEA*0*000005014"]) + "~"
@@ -434,7 +445,7 @@ def test_peer_270s_pass_x12_and_fail_hets_envelope(path: Path) -> None:
     rejected = reject(data)
     assert rejected.kind == "TA1"
     # Not addressed to CMS, or carrying ISA01 authorization: envelope faults, never a 999.
-    assert rejected.note in (Ta1Note.INVALID_AUTHORIZATION_QUALIFIER, Ta1Note.INVALID_RECEIVER_ID)
+    assert rejected.note in (Ta1Note.INVALID_AUTHORIZATION_QUALIFIER, Ta1Note.UNKNOWN_RECEIVER_ID)
     reply_segments(rejected.reply)
 
 

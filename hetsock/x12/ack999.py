@@ -51,7 +51,9 @@ def _element_segments(finding: ElementFinding, d: Delimiters) -> list[list[str]]
 
 
 def _segment_segments(finding: SegmentFinding, d: Delimiters) -> list[list[str]]:
-    out = [["IK3", finding.segment_id, str(finding.position), finding.loop_id, finding.code.value]]
+    # IK301 is the segment ID, or the validator's "???" for one that cannot be shown: echoed,
+    # so the placeholder never holds a delimiter of the reply (``?`` may be one).
+    out = [["IK3", echo(finding.segment_id, d), str(finding.position), finding.loop_id, finding.code.value]]
     if finding.business_unit:
         out.append(["CTX", d.component.join(("TRN02", echo(finding.business_unit, d, "UNKNOWN")))])
     for element in finding.elements:
@@ -63,9 +65,12 @@ def ack_body(report: GroupReport, d: Delimiters) -> list[list[str]]:
     """The segments between ST and SE of a 999 for ``report``."""
     body: list[list[str]] = [["AK1", report.functional_id, report.control_number, echo(report.version, d, "UNKNOWN")]]
     for ts in report.transaction_sets:
-        ak2 = ["AK2", echo(ts.set_id, d, "270"), echo(ts.control_number, d, "0000")]
+        # AK202 is AN 4-9 and AK203 AN 1-35: an ST02 out of range (IK502 7) is written as the
+        # placeholder 0000, an ST03 cut to 35, so the 999 is itself valid.
+        control_number = echo(ts.control_number, d, "0000")
+        ak2 = ["AK2", echo(ts.set_id, d, "270"), control_number if 4 <= len(control_number) <= 9 else "0000"]
         if ts.convention:
-            ak2.append(echo(ts.convention, d))
+            ak2.append(echo(ts.convention, d)[:35])
         body.append(ak2)
         for finding in ts.segment_findings:
             body.extend(_segment_segments(finding, d))

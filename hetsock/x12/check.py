@@ -113,8 +113,9 @@ def check_270(
 ) -> Decision:
     """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``.
 
-    ``fast=False`` skips the fast path (``fastpath.accept_interchange_fast``) and always takes
-    the full one; the decision is the same either way (tests/test_fastpath.py checks it).
+    ``fast=False`` skips every fast check (``fastpath.accept_interchange_fast`` for the whole
+    interchange and ``fastpath.fast_accept`` per transaction set) and always takes the full
+    walk; the decision is the same either way (tests/test_fastpath.py checks it).
     """
     text = decode(data)
     if fast and takes_fast_interchange(rules):
@@ -147,7 +148,7 @@ def check_270(
             submitter_id=header.sender_id,
         )
     d = header.delimiters
-    results = [validate_group(g, d, rules, clean_text=interchange.clean_text) for g in interchange.groups]
+    results = [validate_group(g, d, rules, clean_text=interchange.clean_text, fast=fast) for g in interchange.groups]
     report, validated = results[0]
     if any(not r.accepted or not v for r, v in results):
         reports = [r for r, _ in results]

@@ -28,8 +28,10 @@ class Ta1Note(enum.StrEnum):
     INVALID_SENDER_ID = "006"
     #: ISA07 is not an accepted receiver ID qualifier.
     INVALID_RECEIVER_QUALIFIER = "007"
-    #: ISA08 is not this system's receiver ID.
+    #: ISA08 is blank or malformed (starts with a blank, or an invalid character).
     INVALID_RECEIVER_ID = "008"
+    #: ISA08 is well formed but not this system's receiver ID ("Unknown Interchange Receiver ID").
+    UNKNOWN_RECEIVER_ID = "009"
     #: ISA01 is not ``00`` (no authorization information is accepted).
     INVALID_AUTHORIZATION_QUALIFIER = "010"
     #: ISA02 is not blank.

@@ -11,8 +11,9 @@ none or it lacks its terminator, 024 when anything follows it); IEA02 equal to I
 IEA01 equal to the number of groups (021); then the group structure, whose faults are 024:
 every segment between ISA and IEA belongs to a GS ... GE group, the GS is well formed (eight
 elements, GS04 a real date, GS05 a time, GS06 one to nine digits, GS07 ``X``), every group
-holds ST ... SE sets and nothing between them, and under the HETS profile there is exactly
-one group with GS02 = ISA06 and GS03 = ISA08 and at least one transaction set. Faults the 999
+holds at least one ST ... SE set and nothing between them (under both profiles: an empty
+group has nothing a 999 could acknowledge), and under the HETS profile there is exactly one
+group with GS02 = ISA06 and GS03 = ISA08. Faults the 999
 reports (GS01, GS08, the GE, the SE) are left to ``validate.py``.
 
 Bytes are decoded as Latin-1, which maps every byte to one character, so decoding never fails
@@ -25,7 +26,7 @@ import attrs
 
 from hetsock.x12.codes import Ta1Note
 from hetsock.x12.dates import is_real_date, is_valid_time
-from hetsock.x12.fastpath import allowed_characters
+from hetsock.x12.fastpath import is_clean_text
 from hetsock.x12.isa import ISA_LENGTH, EnvelopeError, IsaHeader, is_digits, read_isa_untrusted
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import Segment, tokenize_untrusted
@@ -61,8 +62,8 @@ class Interchange:
     header: IsaHeader
     groups: tuple[Group, ...]
     iea: Segment = attrs.field(eq=False)
-    #: Whether the text holds only X12 characters, its delimiters and line breaks (checked once
-    #: here so the validator need not check each element's characters).
+    #: Whether the text holds only X12 characters, its delimiters and line breaks between
+    #: segments (checked once here so the validator need not check each element's characters).
     clean_text: bool = False
 
 
@@ -105,12 +106,13 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
     count = iea.get(1)
     if not is_digits(count) or len(count) > 5 or int(count) != len(groups):
         raise fail(Ta1Note.INVALID_NUMBER_OF_GROUPS, "IEA01 is not the number of groups")
-    if rules.single_inquiry:
-        if len(groups) != 1:
-            raise fail(Ta1Note.INVALID_CONTENT, "HETS takes exactly one functional group")
-        if not groups[0].transaction_sets:
-            raise fail(Ta1Note.INVALID_CONTENT, "the functional group holds no transaction set")
-    return Interchange(header, groups, iea, clean_text=allowed_characters(header.delimiters).issuperset(text))
+    if rules.single_inquiry and len(groups) != 1:
+        raise fail(Ta1Note.INVALID_CONTENT, "HETS takes exactly one functional group")
+    # A group holds at least one transaction set (GE01 has minimum 1), under both profiles: an
+    # empty one is not a group structure, and there is no set for a 999 to acknowledge.
+    if any(not group.transaction_sets for group in groups):
+        raise fail(Ta1Note.INVALID_CONTENT, "a functional group holds no transaction set")
+    return Interchange(header, groups, iea, clean_text=is_clean_text(text, header.delimiters))
 
 
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:

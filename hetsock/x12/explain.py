@@ -19,6 +19,7 @@ TA1_TEXT: dict[str, str] = {
     Ta1Note.INVALID_SENDER_ID: "ISA06 must be your submitter ID, left-justified in 15 characters.",
     Ta1Note.INVALID_RECEIVER_QUALIFIER: "ISA07 must be ZZ.",
     Ta1Note.INVALID_RECEIVER_ID: "ISA08 must be this system's receiver ID (CMS), padded to 15 characters.",
+    Ta1Note.UNKNOWN_RECEIVER_ID: "ISA08 must be this system's receiver ID (CMS), padded to 15 characters.",
     Ta1Note.INVALID_AUTHORIZATION_QUALIFIER: "ISA01 must be 00: no authorization information is accepted.",
     Ta1Note.INVALID_AUTHORIZATION_VALUE: "ISA02 must be 10 blanks: never send credentials in the 270.",
     Ta1Note.INVALID_SECURITY_QUALIFIER: "ISA03 must be 00: no security information is accepted.",

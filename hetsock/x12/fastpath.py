@@ -41,6 +41,7 @@ from hetsock.x12.grammar270 import (
     REQUIRED,
     SE,
     SERVICE_TYPE_CODES,
+    SINGLE_INQUIRY_REQUIRED_LOOPS,
     ST,
     ElementSpec,
     LoopSpec,
@@ -111,25 +112,46 @@ def _segment_pattern(spec: SegmentSpec, d: Delimiters, any_char: str) -> str:
     return re.escape(spec.id) + _sequence(forms, re.escape(d.element)) + re.escape(d.segment)
 
 
-def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str) -> str:
+def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str, required: frozenset[str] = frozenset()) -> str:
+    """``loop`` as an expression; ``required``: IDs of situational loops required here."""
     parts = []
     for index, item in enumerate(loop.items):
         if isinstance(item, LoopSpec):
-            body, high = _loop_pattern(item, d, any_char), item.max_repeat
+            body, high = _loop_pattern(item, d, any_char, required), item.max_repeat
         else:
             body, high = _segment_pattern(item, d, any_char), item.max_use
         if index == 0:
             parts.append(body)
         else:
-            low = 1 if item.usage == REQUIRED else 0
+            low = 1 if item.usage == REQUIRED or (isinstance(item, LoopSpec) and item.id in required) else 0
             parts.append(f"(?:{body}){{{low},{high}}}")
     return "".join(parts)
 
 
 @functools.lru_cache(maxsize=64)
 def allowed_characters(d: Delimiters) -> frozenset[str]:
-    """The X12 character set plus the delimiters and line breaks: a "clean" interchange's alphabet."""
-    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment, "\r", "\n"))
+    """The X12 character set plus the delimiters: a "clean" interchange's alphabet (line breaks
+    between segments aside: see :func:`is_clean_text`)."""
+    return X12_CHARACTERS.union((d.element, d.repetition, d.component, d.segment))
+
+
+@functools.lru_cache(maxsize=64)
+def _line_breaks_after_terminator(d: Delimiters) -> re.Pattern[str] | None:
+    breaks = "".join(c for c in "\r\n" if c != d.segment)
+    return re.compile(re.escape(d.segment) + "[" + re.escape(breaks) + "]+") if breaks else None
+
+
+def is_clean_text(text: str, d: Delimiters) -> bool:
+    """Whether ``text`` holds only X12 characters and the delimiters ``d``, apart from line breaks
+    (CR, LF) right after a segment terminator, which the tokenizer drops as not data. A line
+    break anywhere else is inside an element: an invalid character, as a TAB is."""
+    allowed = allowed_characters(d)
+    if allowed.issuperset(text):
+        return True
+    pattern = _line_breaks_after_terminator(d)
+    if pattern is None or ("\r" not in text and "\n" not in text):
+        return False
+    return allowed.issuperset(pattern.sub(d.segment, text))
 
 
 def _any_char(d: Delimiters) -> str:
@@ -151,7 +173,10 @@ _SINGLE_INQUIRY_HL = {"2000A": ("1", "", "20", "1"), "2000B": ("2", "1", "21", "
 
 def _transaction_source(d: Delimiters, single_inquiry: bool) -> str:
     any_char = _any_char(d)
-    a, b, c, dependent = (_loop_pattern(loop, d, any_char) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D))
+    required = SINGLE_INQUIRY_REQUIRED_LOOPS if single_inquiry else frozenset()
+    a, b, c, dependent = (
+        _loop_pattern(loop, d, any_char, required) for loop in (LOOP_2000A, LOOP_2000B, LOOP_2000C, LOOP_2000D)
+    )
     if single_inquiry:
         # HL01 counts from 1, HL02 names the parent and 2000C has no child: spell them out, so
         # the walk-free check below need not look at the hierarchy again.
@@ -329,15 +354,18 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
     e, t = re.escape(d.element), re.escape(d.segment)
     any_char = _any_char(d)
     qualifiers = "(?:" + "|".join(re.escape(q) for q in sorted(rules.id_qualifiers)) + ")"
+    # ISA06 and ISA08: 15 X12 data characters, the first not a blank (a negated class such as
+    # ``[^ *]`` would also take the terminator, a control character or non-ASCII text).
+    party_id = f"(?! ){any_char}{{15}}"
     if rules.receiver_ids is None:
-        receiver = f"[^ {re.escape(d.element)}]{any_char}{{14}}"
+        receiver = party_id
     else:
         receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
     hhmm = "(?:[01][0-9]|2[0-3])[0-5][0-9]"  # a real time: isa.is_hhmm, spelled out
     time = hhmm + "(?:[0-5][0-9](?:[0-9]{1,2})?)?"
     versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
     isa = (
-        f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}[^ {re.escape(d.element)}]{any_char}{{14}}"
+        f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}{party_id}"
         f"{e}{qualifiers}{e}{receiver}{e}[0-9]{{6}}{e}{hhmm}{e}{re.escape(d.repetition)}{e}00501{e}"
         f"[0-9]{{9}}{e}[01]{e}[PT]{e}{re.escape(d.component)}{t}"
     )
@@ -390,9 +418,15 @@ def accept_interchange_fast(
     # Every segment split at once (the expression proved the shape); the last piece is the
     # empty one after IEA's terminator.
     segments = [piece.split(separator) for piece in text.split(d.segment)]
+    if len(segments) < 6:  # never index past what the expression matched (a configured ID may hold a delimiter)
+        return None
     isa, gs, ge, iea = segments[0], segments[1], segments[-3], segments[-2]
     if not (
-        is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
+        len(isa) == 17
+        and len(gs) == 9
+        and len(ge) == 3
+        and len(iea) == 3
+        and is_yymmdd(isa[9])  # (ISA10 is a real time: the expression says so)
         and iea[2] == isa[13]
         and gs[6] == ge[2]
         and is_real_date(gs[4])

@@ -42,6 +42,8 @@ class TransactionGrammar:
     business_unit_loops: frozenset[str]
     #: Whether the HETS one-inquiry rules (``Rules.single_inquiry``) apply to this set at all.
     single_inquiry: bool = False
+    #: Situational loops required under the one-inquiry rules (a missing one is IK304 I6).
+    single_inquiry_required_loops: frozenset[str] = frozenset()
     #: Whether ``fastpath.fast_accept`` (the 270 as one expression) may accept the set.
     fast_path: bool = False
     #: The level whose HL spec reports an HL whose HL03 names no level.
@@ -61,5 +63,6 @@ GRAMMAR_270 = TransactionGrammar(
     versions=grammar270.ACCEPTED_VERSIONS,
     business_unit_loops=frozenset({"2000C", "2100C", "2110C", "2000D", "2100D", "2110D"}),
     single_inquiry=True,
+    single_inquiry_required_loops=grammar270.SINGLE_INQUIRY_REQUIRED_LOOPS,
     fast_path=True,
 )

@@ -380,6 +380,11 @@ def _eligibility_loop(loop_id: str) -> LoopSpec:
     )
 
 
+#: Situational loops the HETS one-inquiry rule makes required. X279A1 2110C: "Required when the
+#: subscriber is the patient whose eligibility or benefits are being verified" (X12 RFI 298); with
+#: no 2000D dependent the subscriber is always the patient, so the inquiry must have an EQ there.
+SINGLE_INQUIRY_REQUIRED_LOOPS = frozenset({"2110C"})
+
 _PRV_CODES = "AD AT BI CO CV H HH LA OT P1 P2 PC PE R RF SK SU"
 
 LOOP_2000A = LoopSpec(

@@ -229,7 +229,7 @@ def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
     if not receiver or e[8][0] == " ":
         raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is blank or starts with a blank")
     if rules.receiver_ids is not None and receiver not in rules.receiver_ids:
-        raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is not this system's receiver ID")
+        raise fail(Ta1Note.UNKNOWN_RECEIVER_ID, "ISA08 is not this system's receiver ID")
     if not is_yymmdd(e[9]):
         raise fail(Ta1Note.INVALID_DATE, "ISA09 is not a real date YYMMDD")
     if not is_hhmm(e[10]):

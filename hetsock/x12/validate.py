@@ -27,10 +27,11 @@ times (9), and the X12 syntax rules (2 for a missing paired or conditional eleme
 naming the element that requires it; 10 for an exclusion).
 
 Under the HETS profile (``Rules.single_inquiry``), for the 270 only (its grammar's
-``single_inquiry``), the 2000A, 2000B and 2000C loops may occur once (IK304 4) and 2000D not at
-all (IK304 I4); a group with more than one set has every set rejected with IK502 I6. A copy of
-the bad value (IK404) is given only for code values (ID elements), never for names, identifiers
-or dates, which may be patient data. At most ``MAX_SEGMENT_FINDINGS`` segments are reported per
+``single_inquiry``), the 2000A, 2000B and 2000C loops may occur once (IK304 4), 2000D not at
+all (IK304 I4), and 2110C must occur (IK304 I6: the subscriber is the patient); a group with
+more than one set has every set rejected with IK502 I6. A copy of the bad value (IK404) is
+given only for code values (ID elements), never for names, identifiers or dates, which may be
+patient data. At most ``MAX_SEGMENT_FINDINGS`` segments are reported per
 set, so a reply stays bounded.
 """
 
@@ -400,6 +401,7 @@ class _Walk:
         self.rules = rules
         self.grammar = grammar
         self.single_inquiry = rules.single_inquiry and grammar.single_inquiry
+        self.required_loops = grammar.single_inquiry_required_loops if self.single_inquiry else frozenset()
         self.check_characters = check_characters
         self.findings: dict[int, list[SegmentFinding]] = {}
         self.stack: list[_Frame] = []
@@ -427,15 +429,16 @@ class _Walk:
         bounds = frame.loop.bound_indices
         for k in range(start, stop):
             item = frame.loop.items[k]
-            if frame.counts[k] == 0 and (
-                item.usage == REQUIRED or (bounds is not None and k == bounds[1] and frame.counts[bounds[0]] > 0)
-            ):
-                segment_id, loop_id = _item_id(item)
-                self.report(
-                    SegmentFinding(
-                        segment_id, position, loop_id or frame.loop.id, SegmentError.REQUIRED_SEGMENT_MISSING
-                    )
-                )
+            if frame.counts[k]:
+                continue
+            if item.usage == REQUIRED or (bounds is not None and k == bounds[1] and frame.counts[bounds[0]] > 0):
+                code = SegmentError.REQUIRED_SEGMENT_MISSING
+            elif isinstance(item, LoopSpec) and item.id in self.required_loops:
+                code = SegmentError.IMPLEMENTATION_DEPENDENT_MISSING  # situational, required by the profile
+            else:
+                continue
+            segment_id, loop_id = _item_id(item)
+            self.report(SegmentFinding(segment_id, position, loop_id or frame.loop.id, code))
 
     def hl(self, segment: Segment, position: int) -> None:
         self.close_frames(0, position)
@@ -545,6 +548,8 @@ class _Walk:
             code = SegmentError.NOT_IN_TRANSACTION_SET
         else:
             code = SegmentError.UNRECOGNIZED_SEGMENT_ID
+        # "???" stands for an ID that cannot be shown; ack999 writes it through writer.echo(), so
+        # it becomes another placeholder when "?" is one of the reply's delimiters.
         shown_id = segment_id if 2 <= len(segment_id) <= 3 and segment_id.isascii() and segment_id.isalnum() else "???"
         self.report(SegmentFinding(shown_id, position, loop_id, code))
 
@@ -581,11 +586,13 @@ def validate_transaction_set(
     *,
     clean_text: bool = False,
     grammar: TransactionGrammar = GRAMMAR_270,
+    fast: bool = True,
 ) -> ValidatedSet:
     """Judge one ST ... SE against ``grammar`` (the 270 by default). Linear in the number of segments.
 
     ``clean_text``: the caller has checked that the whole interchange holds only X12
     characters and its delimiters, so no element needs a character check of its own.
+    ``fast``: a clean set may be accepted by ``fastpath.fast_accept``; ``False`` always walks.
     """
     segments = ts.segments
     st = segments[0]
@@ -594,10 +601,10 @@ def validate_transaction_set(
     if set_id != grammar.set_id:
         errors.append(TransactionSetError.NOT_SUPPORTED if set_id else TransactionSetError.INVALID_TRANSACTION_SET_ID)
         return ValidatedSet(TransactionSetReport(set_id, control, convention, (), tuple(errors)), ())
-    if clean_text and grammar.fast_path:
-        fast = fast_accept(segments, d, rules.single_inquiry)
-        if fast is not None:
-            return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(fast))
+    if fast and clean_text and grammar.fast_path:
+        tagged = fast_accept(segments, d, rules.single_inquiry)
+        if tagged is not None:
+            return ValidatedSet(TransactionSetReport(set_id, control, convention, (), ()), tuple(tagged))
     if not 4 <= len(control) <= 9 or not X12_CHARACTERS.issuperset(control):
         errors.append(TransactionSetError.INVALID_CONTROL_NUMBER)
     if convention not in grammar.versions:
@@ -689,8 +696,10 @@ def validate_group(
     *,
     clean_text: bool = False,
     grammar: TransactionGrammar = GRAMMAR_270,
+    fast: bool = True,
 ) -> tuple[GroupReport, tuple[ValidatedSet, ...]]:
-    """Judge one functional group and each transaction set in it (``clean_text`` and ``grammar`` as above)."""
+    """Judge one functional group and each transaction set in it (``clean_text``, ``grammar`` and
+    ``fast`` as above)."""
     gs = group.gs
     functional_id, control, version = gs.get(1), gs.get(6), gs.get(8)
     errors: list[GroupError] = []
@@ -702,7 +711,7 @@ def validate_group(
         errors.append(GroupError.VERSION_NOT_SUPPORTED)
     else:
         for ts in group.transaction_sets:
-            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text, grammar=grammar))
+            validated.append(validate_transaction_set(ts, d, rules, clean_text=clean_text, grammar=grammar, fast=fast))
         if rules.single_inquiry and grammar.single_inquiry and received > 1:
             validated = [
                 attrs.evolve(
@@ -714,6 +723,8 @@ def validate_group(
                 )
                 for v in validated
             ]
+    # AK902 is "Number of Transaction Sets Included": what the sender says in GE01 (when it is
+    # a number AK902 can hold), AK903 the number received.
     included = received
     ge = group.ge
     if ge is None:
@@ -722,10 +733,11 @@ def validate_group(
         if ge.get(2) != control:
             errors.append(GroupError.CONTROL_NUMBER_MISMATCH)
         count = ge.get(1)
-        if not is_digits(count) or len(count) > 6 or int(count) != received:
-            errors.append(GroupError.TRANSACTION_SET_COUNT_MISMATCH)
-        else:
+        numeric = is_digits(count) and len(count) <= 6
+        if numeric:
             included = int(count)
+        if not numeric or included != received:
+            errors.append(GroupError.TRANSACTION_SET_COUNT_MISMATCH)
     report = GroupReport(
         functional_id, control, version, tuple(v.report for v in validated), tuple(errors[:5]), included, received
     )

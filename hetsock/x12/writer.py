@@ -8,6 +8,7 @@ through :func:`echo` first, which replaces anything unsafe. Counts (SE01, GE01, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 import attrs
@@ -57,10 +58,29 @@ class OutboundGroup:
     transaction_sets: Sequence[OutboundSet]
 
 
-def echo(value: str, delimiters: Delimiters, fallback: str = "") -> str:
-    """``value`` made safe to write: unsafe characters become ``?``; blank gives ``fallback``."""
+#: Stand-ins for a character that cannot be echoed, in order of preference; the first that is
+#: not one of the reply's four delimiters is used, so one of these five is always free.
+_SUBSTITUTES = "?.-_@"
+
+
+@functools.lru_cache(maxsize=64)
+def substitute_character(delimiters: Delimiters) -> str:
+    """The character :func:`echo` writes for an unsafe one: ``?``, or when ``?`` is one of
+    ``delimiters``, the first of ``. - _ @`` that is not (an X12 character, never a delimiter)."""
     forbidden = delimiters.as_set()
-    cleaned = "".join(c if c in X12_CHARACTERS and c not in forbidden else "?" for c in value)
+    return next(c for c in _SUBSTITUTES if c not in forbidden)
+
+
+def echo(value: str, delimiters: Delimiters, fallback: str = "") -> str:
+    """``value`` made safe to write: each character outside the X12 set or among ``delimiters``
+    becomes :func:`substitute_character` (``?`` unless ``?`` is a delimiter), so the result never
+    holds a delimiter; blank gives ``fallback``."""
+    forbidden = delimiters.as_set()
+    if X12_CHARACTERS.issuperset(value) and forbidden.isdisjoint(value):
+        cleaned = value
+    else:
+        substitute = substitute_character(delimiters)
+        cleaned = "".join(c if c in X12_CHARACTERS and c not in forbidden else substitute for c in value)
     return cleaned if cleaned.strip() else fallback
 
 
