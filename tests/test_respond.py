@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pg import PgSchema
 
 from hetsock.eligibility import fixtures as fx
@@ -22,6 +24,8 @@ from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
 from hetsock.registry import Registry, Submitter
 from hetsock.x12.build270 import InquiryRequest, build_270
 from hetsock.x12.check271 import check_271
+from hetsock.x12.isa import is_delimiter_character
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters
 from hetsock.x12.writer import ControlNumbers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -305,3 +309,81 @@ def test_reply_repr_has_no_patient_data(store: SqliteStore) -> None:
     reply = ask(store)
     for secret in ("DOE", "JANE", fx.DOE_JANE.mbi, "19400401"):
         assert secret not in repr(reply)
+
+
+# --- values echoed under other delimiters -------------------------------------------------
+
+_DELIMITER_POOL = sorted(c for c in X12_CHARACTERS if is_delimiter_character(c))
+
+
+@st.composite
+def _delimiter_sets(draw: st.DrawFn) -> Delimiters:
+    """Valid request delimiters; two in three include ``-`` or ``.``, so the reply changes them."""
+    forced = draw(st.sampled_from(["", "-", "."]))
+    chosen = draw(
+        st.lists(st.sampled_from([c for c in _DELIMITER_POOL if c != forced]), min_size=4, max_size=4, unique=True)
+    )
+    if forced:
+        chosen[draw(st.integers(0, 3))] = forced
+    element, repetition, component, segment = chosen
+    if draw(st.booleans()):
+        segment = "\n"
+    return Delimiters(element, repetition, component, segment)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_echoed_values_never_break_the_271(store: SqliteStore, data: st.DataObject) -> None:
+    d = data.draw(_delimiter_sets())
+    alphabet = sorted(X12_CHARACTERS - d.as_set())
+
+    def value(size: int) -> st.SearchStrategy[str]:
+        return st.text(alphabet, min_size=1, max_size=size).filter(lambda v: v.strip() == v)
+
+    fields = {
+        "mbi": fx.DOE_JANE.mbi,
+        "npi": fx.LINKED_NPI,
+        "birth_date": dt.date(1940, 4, 1),
+        "last_name": data.draw(st.just("DOE") | value(20)),
+        "first_name": data.draw(st.just("JANE") | value(20)),
+        "provider_name": data.draw(value(30)),
+        "trace_number": data.draw(value(20)),
+        "trace_originator": data.draw(st.just("9HETSOCK01") | st.text("0123456789", min_size=10, max_size=10)),
+        "reference": data.draw(value(20)),
+        "procedures": data.draw(st.lists(value(5), max_size=2)),
+    }
+    text = build_270(InquiryRequest(**fields), now=NOW, control=ControlNumbers(41), delimiters=d)  # type: ignore[arg-type]
+    reply = respond(text.encode("latin-1"), Context(Services(REGISTRY, store), NOW, ControlNumbers(900), "127.0.0.1"))
+    assume(reply.kind is not ReplyKind.ACK_999)  # a value the 270 itself may not carry (e.g. in EQ02)
+    assert reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION), reply
+    assert_valid_271(reply)
+
+
+def test_echoed_delimiters_are_replaced(store: SqliteStore) -> None:
+    d = Delimiters(".", "!", ">", "~")  # ``.`` is ours (amounts): the 271 answers in * ^ | ~
+    for changes, expected in (
+        ({"provider_name": "A*B CLINIC"}, "NM1*1P*2*A?B CLINIC*****XX*"),
+        ({"provider_name": "A^B|C"}, "NM1*1P*2*A?B?C*****XX*"),
+        ({"trace_number": "T|1^2"}, "TRN*2*T?1?2*"),
+        ({"last_name": "DOE*X"}, "NM1*IL*1*DOE?X*JANE"),
+    ):
+        fields: dict[str, object] = {"mbi": fx.DOE_JANE.mbi, "last_name": "DOE", "first_name": "JANE",
+                                     "npi": fx.LINKED_NPI, "trace_number": "T1"}  # fmt: skip
+        fields.update(changes)
+        text = build_270(InquiryRequest(**fields), now=NOW, control=ControlNumbers(41), delimiters=d)  # type: ignore[arg-type]
+        reply = respond(text.encode(), Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+        assert reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION), changes
+        assert any(s.startswith(expected) for s in segments(reply)), changes
+        assert_valid_271(reply)
+
+
+def test_person_provider_is_echoed_in_full(store: SqliteStore) -> None:
+    text = build_270(
+        InquiryRequest(fx.DOE_JANE.mbi, "DOE", fx.LINKED_NPI, first_name="JANE", provider_name="SMITH"),
+        now=NOW,
+        control=ControlNumbers(3),
+    ).replace("NM1*1P*2*SMITH*****XX*", "NM1*1P*1*SMITH*JOHN*Q**MD*XX*")
+    reply = respond(text.encode(), Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    assert f"NM1*1P*1*SMITH*JOHN*Q**MD*XX*{fx.LINKED_NPI}" in segments(reply)
+    assert_valid_271(reply)

@@ -34,6 +34,8 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 
+import attrs
+
 from hetsock.eligibility.beneficiary import Period
 from hetsock.eligibility.decide import Eligible, Rejection
 from hetsock.eligibility.inquiry import Inquiry
@@ -104,7 +106,7 @@ def _receiver(inquiry: Inquiry, rejection: Rejection | None) -> list[Segment]:
     p = inquiry.receiver
     body = [
         ("HL", "2", "1", "21", "1"),
-        _nm1(p.entity_code, p.entity_type, p.name, "", "", "", "", p.id_qualifier, p.id),
+        _nm1(p.entity_code, p.entity_type, p.name, p.first_name, p.middle_name, "", p.suffix, p.id_qualifier, p.id),
     ]
     if rejection is not None and rejection.loop == "2100B":
         body.append(("AAA", "N", "", rejection.reason, rejection.follow_up))
@@ -311,6 +313,8 @@ def render_271(
     """The 271 answering ``inquiry`` with ``outcome``; ``window`` is the allowed inquiry window
     (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
     d = reply_delimiters(inquiry)
+    if d is not inquiry.delimiters:  # rare: values the request sent may hold our delimiters
+        inquiry = _escaped(inquiry, d)
     rejection = outcome if isinstance(outcome, Rejection) else None
     stamp = date, time = ccyymmdd(now), hhmmss(now)  # BHT04/05, and the ISA's and GS's
     body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, date, time)]
@@ -333,6 +337,57 @@ def render_271(
         group=("HB", inquiry.group_receiver, inquiry.group_sender, VERSION),
         set_id="271",
         body=body,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _escape_table(d: Delimiters) -> dict[int, str]:
+    return {ord(c): "?" for c in (d.element, d.repetition, d.component, d.segment)}
+
+
+def _escaped(inquiry: Inquiry, d: Delimiters) -> Inquiry:
+    """``inquiry`` with every value the 271 echoes (ISA06/08, GS02/03, BHT03, 2100B, TRNs, the
+    2100C as sent, EQ02 codes) made safe in ``d``: a delimiter character becomes ``?``. Needed
+    only when the reply's delimiters are not the request's, in which the values were legal. Same
+    lengths, so an element's size limits still hold."""
+    table = _escape_table(d)
+
+    def clean(value: str) -> str:
+        return value.translate(table)
+
+    p, s = inquiry.receiver, inquiry.subscriber
+    return attrs.evolve(
+        inquiry,
+        submitter_id=clean(inquiry.submitter_id),
+        receiver_id=clean(inquiry.receiver_id),
+        group_sender=clean(inquiry.group_sender),
+        group_receiver=clean(inquiry.group_receiver),
+        reference=clean(inquiry.reference),
+        receiver=attrs.evolve(
+            p,
+            entity_code=clean(p.entity_code),
+            name=clean(p.name),
+            first_name=clean(p.first_name),
+            middle_name=clean(p.middle_name),
+            suffix=clean(p.suffix),
+            id_qualifier=clean(p.id_qualifier),
+            id=clean(p.id),
+        ),
+        subscriber=attrs.evolve(
+            s,
+            last_name=clean(s.last_name),
+            first_name=clean(s.first_name),
+            middle_name=clean(s.middle_name),
+            suffix=clean(s.suffix),
+            id_qualifier=clean(s.id_qualifier),
+            member_id=clean(s.member_id),
+            gender=clean(s.gender),
+        ),
+        traces=tuple(
+            attrs.evolve(t, number=clean(t.number), originator=clean(t.originator), additional=clean(t.additional))
+            for t in inquiry.traces
+        ),
+        procedures=tuple(attrs.evolve(q, code=clean(q.code)) for q in inquiry.procedures),
     )
 
 
