@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from hetsock.registry import Registry, Submitter
 from hetsock.x12.build270 import InquiryRequest, build_270
 from hetsock.x12.check271 import check_271
 from hetsock.x12.isa import is_delimiter_character
+from hetsock.x12.rules import Rules
 from hetsock.x12.segments import X12_CHARACTERS, Delimiters
 from hetsock.x12.writer import ControlNumbers
 
@@ -387,3 +389,70 @@ def test_person_provider_is_echoed_in_full(store: SqliteStore) -> None:
     assert reply.kind is ReplyKind.ELIGIBILITY
     assert f"NM1*1P*1*SMITH*JOHN*Q**MD*XX*{fx.LINKED_NPI}" in segments(reply)
     assert_valid_271(reply)
+
+
+# --- the x12 profile: still one inquiry per interchange when answering ----------------------
+
+
+def _x12_ask(store: SqliteStore, text: str) -> Reply:
+    services = Services(REGISTRY, store, rules=Rules.x12())
+    return respond(text.encode(), Context(services, NOW, ControlNumbers(900, 901), "127.0.0.1"))
+
+
+def _with_se_count(text: str) -> str:
+    start = text.index("ST*270")
+    count = text.count("~", start, text.index("~SE*", start) + 1) + 1
+    return re.sub(r"SE\*\d+\*", f"SE*{count}*", text)
+
+
+def _doe_270() -> str:
+    request = InquiryRequest(fx.DOE_JANE.mbi, "DOE", fx.LINKED_NPI, first_name="JANE", trace_number="TRACE0001")
+    return build_270(request, now=NOW, control=ControlNumbers(41))
+
+
+def test_x12_profile_answers_one_inquiry(store: SqliteStore) -> None:
+    reply = _x12_ask(store, _doe_270())
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    assert reply.traces == ("TRACE0001",)
+
+
+@pytest.mark.parametrize(
+    ("extra", "ik3"),
+    [
+        # a second subscriber: a 271 would give one person's trace number another's coverage
+        ("HL*4*2*22*0~TRN*1*TRACE0002*9HETSOCK01~NM1*IL*1*ROE*RICHARD****MI*2EG4TE5MK74~DMG*D8*19480715~EQ*30~",
+         "IK3*HL*11*2000C*4~"),
+        # a dependent: a 271 would answer the subscriber with the dependent's trace number
+        ("HL*4*3*23*0~TRN*1*DEPTRACE*9HETSOCK01~NM1*03*1*DOE*JOHN~DMG*D8*19450101~EQ*30~", "IK3*HL*11*2000D*I4~"),
+    ],
+)  # fmt: skip
+def test_x12_profile_rejects_a_second_person(store: SqliteStore, extra: str, ik3: str) -> None:
+    text = _doe_270()
+    if "*23*" in extra:
+        text = text.replace("HL*3*2*22*0~", "HL*3*2*22*1~")
+    text = _with_se_count(text.replace("EQ*30~SE*", "EQ*30~" + extra + "SE*"))
+    reply = _x12_ask(store, text)
+    assert reply.kind is ReplyKind.ACK_999, reply
+    assert ik3 in reply.payload.decode()
+    assert "IK5*R*5~" in reply.payload.decode()
+
+
+def test_x12_profile_rejects_a_second_transaction_set(store: SqliteStore) -> None:
+    text = _doe_270()
+    first = text[text.index("ST*270") : text.index("GE*")]
+    second = first.replace("*0001", "*0002").replace("TRACE0001", "TRACE0002")
+    reply = _x12_ask(store, text.replace("GE*1*", second + "GE*2*"))
+    assert reply.kind is ReplyKind.ACK_999, reply
+    payload = reply.payload.decode()
+    assert payload.count("IK5*R*I6~") == 2  # both sets, rather than one answered and one dropped
+    assert "AK9*R*2*2*0~" in payload
+
+
+def test_x12_profile_rejects_a_second_group(store: SqliteStore) -> None:
+    text = _doe_270()
+    group = text[text.index("GS*") : text.index("IEA*")]
+    reply = _x12_ask(
+        store, text.replace("IEA*1*", group.replace("*1*X*", "*2*X*").replace("GE*1*1", "GE*1*2") + "IEA*2*")
+    )
+    assert reply.kind is ReplyKind.TA1, reply
+    assert reply.ta1_note == "024"
