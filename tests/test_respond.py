@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pg import PgSchema
 
+from hetsock.client.reply import Eligibility, read_reply_untrusted
 from hetsock.eligibility import fixtures as fx
+from hetsock.eligibility.decide import name_corrected, names_match
 from hetsock.eligibility.store import BeneficiaryStore
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
@@ -456,3 +458,58 @@ def test_x12_profile_rejects_a_second_group(store: SqliteStore) -> None:
     )
     assert reply.kind is ReplyKind.TA1, reply
     assert reply.ta1_note == "024"
+
+
+# --- suffixes and corrected names ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "match"),
+    [
+        (("SMITH JONES", ""), ("SMITH JONES", "JR"), True),  # absent on one side: no mismatch
+        (("SMITH JONES JR", ""), ("SMITH JONES", "JR"), True),  # in the last name or in NM107
+        (("SMITHJONESJR", ""), ("SMITH JONES", "JR"), True),  # or joined to it
+        (("SMITH JONES", "JR"), ("SMITH JONES JR", ""), True),
+        (("SMITH JONES", "SR"), ("SMITH JONES", ""), True),
+        (("SMITH JONES SR", ""), ("SMITH JONES", "JR"), False),  # JR is not SR
+        (("SMITH JONES", "SR"), ("SMITH JONES", "JR"), False),
+        (("SMITH JONES", "SR"), ("SMITH JONES JR", ""), False),
+        (("SMITH JONES", "Jr."), ("SMITH JONES", "JR"), True),
+    ],
+)
+def test_suffixes_must_agree_when_both_sent(sent: tuple[str, str], stored: tuple[str, str], match: bool) -> None:
+    assert names_match(*sent, *stored) is match
+
+
+def test_contradicting_suffix_is_73(store: SqliteStore) -> None:
+    pat = {"mbi": fx.SMITH_JONES_PAT.mbi, "first_name": "PAT", "birth_date": None}
+    assert ask(store, last_name="SMITH JONES SR", **pat).aaa_codes == ("73",)
+    assert ask(store, last_name="SMITH JONES JR", **pat).kind is ReplyKind.ELIGIBILITY
+
+
+@pytest.mark.parametrize(
+    ("last", "ins"),
+    [
+        ("SMITH JONES JR", False),  # the name on record, spelled as HETS stores it
+        ("Smith-Jones Jr.", False),  # case, hyphens, periods: not a correction
+        ("SMITH-JONES", True),  # the record adds the suffix JR
+        ("SMITH JONES", True),
+    ],
+)
+def test_corrected_name_gets_ins(store: SqliteStore, last: str, ins: bool) -> None:
+    reply = ask(store, mbi=fx.SMITH_JONES_PAT.mbi, last_name=last, first_name="PAT", birth_date=None)
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    body = segments(reply)
+    assert ("INS*Y*18*001*25" in body) is ins
+    assert f"NM1*IL*1*SMITH JONES*PAT***JR*MI*{fx.SMITH_JONES_PAT.mbi}" in body
+    assert_valid_271(reply)
+    read = read_reply_untrusted(reply.payload)  # the client side reads INS as changed identifying data
+    assert isinstance(read, Eligibility)
+    assert read.coverage.identity_changed is ins
+
+
+def test_name_corrected() -> None:
+    assert name_corrected("DOE", "", "DOE", "JR")
+    assert name_corrected("DOE", "SR", "DOE", "")
+    assert not name_corrected("doe-", "", "DOE", "")
+    assert not name_corrected("DOE JR", "", "DOE", "JR")

@@ -22,9 +22,10 @@ EB pattern                                record
 ``EB*D**<stc>*MB...HC:<HCPCS>`` + DTP*348  :class:`PreventiveService` next eligible date
 ========================================  ===========================================
 
-and from 2100C: ``DTP*442`` (date of death) and ``INS*Y*18*001*25`` (the MBI sent was an earlier
-one). Loops that match no pattern stay in :attr:`Coverage.benefits` only. Peer bytes: nothing here
-raises; a value that does not parse (a date, an amount) reads as ``None``.
+and from 2100C: ``DTP*442`` (date of death) and ``INS*Y*18*001*25`` (identifying data changed:
+the MBI sent was an earlier one, or the name sent was corrected; NM1 holds the record's). Loops
+that match no pattern stay in :attr:`Coverage.benefits` only. Peer bytes: nothing here raises; a
+value that does not parse (a date, an amount) reads as ``None``.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ class Coverage:
     preventive: tuple[PreventiveService, ...] = ()
     #: DTP*442 in 2100C (patient data: no repr).
     death_date: dt.date | None = attrs.field(default=None, repr=False)
-    #: INS*Y*18*001*25: the MBI sent is an earlier one; NM109 holds the current MBI.
+    #: INS*Y*18*001*25: the MBI or name sent changed (an earlier MBI, a corrected name); the
+    #: 2100C NM1 holds the record's. Which one changed: compare NM1 with what was sent.
     identity_changed: bool = False
     #: A MSG in the Part A loop says the entitlement is based on end stage renal disease.
     esrd: bool = False

@@ -11,8 +11,10 @@ Body, in the guide's loop order:
 * 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``); AAA 41/43 go here.
 * 2000C/2100C: each 270 TRN echoed as ``TRN*2``; the subscriber (from the record when found,
   as sent when rejected), N3/N4, AAA (rejections, with ``DTP*307*RD8`` giving the allowed
-  inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when an earlier MBI was used (NM109 then
-  carries the current MBI), ``DTP*442`` date of death.
+  inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when the identifying data sent changed: an
+  earlier MBI was used (NM109 then carries the current MBI), or the name returned is not the
+  name sent once normalized as the matcher does (``decide.name_corrected``: a suffix added or
+  dropped; not case, hyphens or spaces); ``DTP*442`` date of death.
 * 2110C EB loops (HETS-NOTES section 6): Part A and Part B entitlement (``EB*1``, or ``EB*6``
   when the period does not cover the date of service) with ``DTP*291``; deductibles (base
   ``EB*C...*26``/``*23`` with the period, remaining ``*29``); hospital, skilled nursing and
@@ -141,7 +143,7 @@ def _subscriber_found(found: Eligible) -> list[Segment]:
         body.append(("N3", a.line1, a.line2) if a.line2 else ("N3", a.line1))
         body.append(("N4", a.city, a.state, a.postal_code))
     body.append(("DMG", "D8", b.birth_date, b.gender))
-    if found.via_previous_mbi:
+    if found.via_previous_mbi or found.name_corrected:
         body.append(("INS", "Y", "18", "001", "25"))
     if b.death_date:
         body.append(("DTP", "442", "D8", b.death_date))
