@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from pg import PgSchema
 
 from hetsock.client.reply import Eligibility, read_reply_untrusted
 from hetsock.eligibility import fixtures as fx
+from hetsock.eligibility.beneficiary import Address
 from hetsock.eligibility.decide import name_corrected, names_match
 from hetsock.eligibility.store import BeneficiaryStore
 from hetsock.eligibility.store.sqlite import SqliteStore
@@ -513,3 +515,19 @@ def test_name_corrected() -> None:
     assert name_corrected("DOE", "SR", "DOE", "")
     assert not name_corrected("doe-", "", "DOE", "")
     assert not name_corrected("DOE JR", "", "DOE", "JR")
+
+
+def test_blank_zip_and_gender_leave_no_trailing_separators(tmp_path: Path) -> None:
+    doe = attrs.evolve(fx.DOE_JANE, address=Address("1 MAIN ST", "", "SPRINGFIELD", "IL", ""), gender="")
+    roe = fx.ROE_RICHARD
+    plan = roe.advantage_plans[0]._replace(address=attrs.evolve(roe.advantage_plans[0].address, postal_code=""))
+    roe = attrs.evolve(roe, advantage_plans=(plan, *roe.advantage_plans[1:]))
+    with SqliteStore.open(tmp_path / "blank.sqlite3", create=True) as blank:
+        blank.write([doe, roe])
+        body = segments(ask(blank))
+        assert "N4*SPRINGFIELD*IL" in body
+        assert "DMG*D8*19400401" in body
+        assert_valid_271(ask(blank))
+        reply = ask(blank, mbi=roe.mbi, last_name="ROE", first_name="RICHARD", birth_date=None)
+        assert_valid_271(reply)
+        assert not [s for s in segments(reply) if s.endswith("*")]

@@ -91,6 +91,13 @@ def _nm1(*elements: str) -> Segment:
     return ["NM1", *values]
 
 
+def _n4(city: str, state: str, postal_code: str) -> Segment:
+    """N4 without trailing empty elements (a record may lack the ZIP code, or the state)."""
+    if postal_code:
+        return ("N4", city, state, postal_code)
+    return ("N4", city, state) if state else ("N4", city)
+
+
 _SOURCE: tuple[Segment, ...] = (
     ("HL", "1", "", "20", "1"),
     ("NM1", "PR", "2", "CMS", "", "", "", "", "PI", "CMS"),
@@ -141,8 +148,8 @@ def _subscriber_found(found: Eligible) -> list[Segment]:
     a = b.address
     if a.line1:
         body.append(("N3", a.line1, a.line2) if a.line2 else ("N3", a.line1))
-        body.append(("N4", a.city, a.state, a.postal_code))
-    body.append(("DMG", "D8", b.birth_date, b.gender))
+        body.append(_n4(a.city, a.state, a.postal_code))
+    body.append(("DMG", "D8", b.birth_date, b.gender) if b.gender else ("DMG", "D8", b.birth_date))
     if found.via_previous_mbi or found.name_corrected:
         body.append(("INS", "Y", "18", "001", "25"))
     if b.death_date:
@@ -228,7 +235,7 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
         out.append(("NM1", "PRP", "2", plan.plan_name))
         if plan.address.line1:
             out.append(("N3", plan.address.line1))
-            out.append(("N4", plan.address.city, plan.address.state, plan.address.postal_code))
+            out.append(_n4(plan.address.city, plan.address.state, plan.address.postal_code))
         if plan.phone:
             out.append(("PER", "IC", "", "TE", plan.phone))
         out.append(_LE_2120)
