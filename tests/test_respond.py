@@ -8,6 +8,7 @@ after a deliberate change to the 271, and review the diff.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import os
 import re
 from collections.abc import Iterator
@@ -531,3 +532,21 @@ def test_blank_zip_and_gender_leave_no_trailing_separators(tmp_path: Path) -> No
         reply = ask(blank, mbi=roe.mbi, last_name="ROE", first_name="RICHARD", birth_date=None)
         assert_valid_271(reply)
         assert not [s for s in segments(reply) if s.endswith("*")]
+
+
+def test_benefit_days_follow_the_cms_shapes(store: SqliteStore) -> None:
+    days = [s for s in segments(ask(store)) if s.startswith(("EB*B", "EB*F", "EB*K", "HSD"))]
+    assert days == [
+        "EB*B**30*MA**7*434",  # hospital: daily coinsurance (HETS-NOTES section 6)
+        "EB*F**48*MA**29***DY*78",  # hospital days left
+        "EB*B**AG*MA**29*217**DY*80",  # skilled nursing: coinsurance and the days at that rate
+        "EB*F**AG*MA**29***DY*100",  # skilled nursing days left
+        "EB*K**30*MA**33***DY*60",  # lifetime reserve days left (33: lifetime remaining)
+    ]
+    read = read_reply_untrusted(ask(store).payload)
+    assert isinstance(read, Eligibility)
+    assert [(d.kind, d.remaining, d.coinsurance_per_day) for d in read.coverage.benefit_days] == [
+        ("hospital", 78, decimal.Decimal("434")),
+        ("skilled nursing", 100, decimal.Decimal("217")),
+        ("lifetime reserve", 60, None),
+    ]

@@ -13,7 +13,8 @@ EB pattern                                record
 ========================================  ===========================================
 ``EB*1`` / ``EB*6`` ``**30...*MA|MB``      :class:`PartEntitlement` (active or not, DTP*291)
 ``EB*C**30*MA|MB**26|23|29*<amount>``      :class:`DeductibleStatus` (base and remaining)
-``EB*B|F**48|AG*MA``, ``EB*K**30*MA**33``  :class:`BenefitDays` (hospital, SNF, lifetime reserve)
+``EB*B|F**30|48|AG*MA``                   :class:`BenefitDays` (hospital: B 30 or 48, F 48; SNF: AG)
+``EB*K**30*MA**33``                       :class:`BenefitDays` (lifetime reserve)
 ``EB*R**30*HN`` + REF*18, DTP*290          :class:`PlanEnrollment` Medicare Advantage
 ``EB*R**88`` + REF*18, DTP*292             :class:`PlanEnrollment` Part D
 ``EB*R**30*<12,13,14,...>`` + DTP*290      :class:`SecondaryPayer` (Medicare is secondary)
@@ -333,8 +334,8 @@ def _classify(benefits: tuple[Benefit, ...], death: dt.date | None, changed: boo
             start, end = _period(b, "291")
             pair = deductibles.setdefault((part, start, end), [None, None])
             pair[1 if b.period_qualifier == "29" else 0] = b.amount
-        elif b.info == "B" and b.insurance_type == "MA" and first_type in ("48", "AG"):
-            coinsurance[first_type] = b.amount
+        elif b.info == "B" and b.insurance_type == "MA" and first_type in ("30", "48", "AG"):
+            coinsurance["AG" if first_type == "AG" else "48"] = b.amount  # hospital: 30 (CMS's shape) or 48
         elif b.info == "F" and b.insurance_type == "MA" and first_type in ("48", "AG"):
             start, end = _period(b, "291")
             kind = "hospital" if first_type == "48" else "skilled nursing"

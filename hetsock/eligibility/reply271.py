@@ -18,10 +18,26 @@ Body, in the guide's loop order:
 * 2110C EB loops (HETS-NOTES section 6): Part A and Part B entitlement (``EB*1``, or ``EB*6``
   when the period does not cover the date of service) with ``DTP*291``; deductibles (base
   ``EB*C...*26``/``*23`` with the period, remaining ``*29``); hospital, skilled nursing and
-  lifetime reserve days; Medicare Advantage (``EB*R**30*HN``, ``REF*18``, ``DTP*290``, the
+  lifetime reserve days (below); Medicare Advantage (``EB*R**30*HN``, ``REF*18``, ``DTP*290``, the
   2120C plan loop); Part D (``EB*R**88``); Medicare Secondary Payer (``EB*R**30*<type>``);
   hospice (``EB*X**45*MA**26``); home health (``EB*X**42*MA**26``); preventive services
   (``EB*D**<stc>*MB*********HC|<HCPCS>`` with ``DTP*348`` the next eligible date).
+
+Benefit days, against HETS-NOTES section 6 (EB06: 7 day, 29 remaining, 32 lifetime, 33
+lifetime remaining):
+
+* hospital: ``EB*B**30*MA**7*<daily coinsurance>`` as the notes give it, then the days left as
+  ``EB*F**48*MA**29***DY*<days>`` with ``DTP*291`` the benefit period (the notes give no
+  days-left shape for the hospital; 48 is the hospital inpatient service type, and it mirrors
+  the skilled nursing ``EB*F``). No ``HSD``: the notes name ``HSD*DY`` day ranges without a
+  complete shape, and the ``EB*F`` quantity already says how many days are left.
+* skilled nursing: ``EB*B**AG*MA**29*<daily coinsurance>**DY*<days>`` and
+  ``EB*F**AG*MA**29***DY*<days left>``, both as in the notes; the ``EB*B`` days are those left
+  at the coinsurance rate (days 21-100: at most 80, ``SNF_COINSURANCE_DAYS``).
+* lifetime reserve: ``EB*K**30*MA**33***DY*<days left>``. The notes show ``EB*K**30*MA**32*...``
+  with the rest elided; we report the days left, and for a count of what is left the legend's
+  33 (lifetime remaining) is the fitting period, where 32 (lifetime) would describe the 60-day
+  allowance itself. Its daily coinsurance is not reported: the notes give no shape for it.
 
 Which EB loops: entitlement, Medicare Advantage and MSP always (they say who pays); with
 ``30`` asked (or nothing but procedures), every section; otherwise the sections the asked
@@ -54,6 +70,9 @@ PART_B_SERVICE_TYPES = (
     "51", "52", "53", "67", "69", "73", "76", "83", "86", "98", "A4", "A6", "A8", "AI", "AJ", "AK", "AL",
     "BT", "BU", "BV", "DM", "UC",
 )  # fmt: skip
+
+#: Skilled nursing days 21-100 of a benefit period carry the daily coinsurance: at most 80 left.
+SNF_COINSURANCE_DAYS = 80
 
 _UNSAFE_DELIMITERS = frozenset("-. ")
 
@@ -215,12 +234,13 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
         kind = days.kind
         if kind == "hospital" and "hospital" in sections:
             if days.coinsurance_cents:
-                out.append(("EB", "B", "", "48", "MA", "", "7", money(days.coinsurance_cents)))
+                out.append(("EB", "B", "", "30", "MA", "", "7", money(days.coinsurance_cents)))
             out.append(("EB", "F", "", "48", "MA", "", "29", "", "", "DY", str(days.remaining)))
             out.append(_dtp("291", days.period))
         elif kind == "snf" and "snf" in sections:
             if days.coinsurance_cents:
-                out.append(("EB", "B", "", "AG", "MA", "", "7", money(days.coinsurance_cents)))
+                at_rate = str(min(days.remaining, SNF_COINSURANCE_DAYS))
+                out.append(("EB", "B", "", "AG", "MA", "", "29", money(days.coinsurance_cents), "", "DY", at_rate))
             out.append(("EB", "F", "", "AG", "MA", "", "29", "", "", "DY", str(days.remaining)))
             out.append(_dtp("291", days.period))
         elif kind == "lifetime_reserve" and "hospital" in sections:

@@ -8,9 +8,10 @@ hierarchy, the LS ... LE bounds, segment and element counts, lengths, data types
 values. Two more faults, which the 270 validator does not hold against senders but a 271 writer
 must not make: a segment ending in an element separator (005010 omits trailing empty elements:
 IK304 8 with IK403 3 on the empty element), and an ``LS`` directly followed by its ``LE`` (IK304
-3 for the 2120C NM1 it should enclose). The result holds the same findings a 999 would carry; :meth:`Check271Result.describe`
-puts them in plain lines that name segments, loops and elements, and repeat only code values
-(never names, identifiers or dates, which may be patient data).
+3 for the 2120C NM1 it should enclose). The result holds the same findings a 999 would carry;
+:meth:`Check271Result.describe` puts them in plain lines that name segments, loops and
+elements, and repeat only code values (never names, identifiers or dates, which may be patient
+data).
 
 It never raises on any input, and its cost is linear in the size of the input.
 """
