@@ -2,19 +2,22 @@
 
 Envelope: the 270's ends swapped (ISA and GS), ``GS*HB``, the request's usage indicator and,
 where safe, its delimiters (a request whose delimiters include ``-`` or ``.``, which our dates
-and amounts use, is answered in ``* ^ | ~``). ``BHT*0022*11`` echoes BHT03.
+and amounts use, is answered in ``* ^ | ~``; values echoed from the request then have any of
+those four characters written ``?``, see :func:`_escaped`). ``BHT*0022*11`` echoes BHT03.
 
 Body, in the guide's loop order:
 
 * 2000A/2100A: ``HL*1**20*1``, ``NM1*PR*2*CMS*****PI*CMS``, ``PER*IC**UR*WWW.CMS.GOV``; a store
   outage puts ``AAA*N**42*R`` here.
-* 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``); AAA 41/43 go here.
+* 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``, a person's first and middle name
+  and suffix included); AAA 41/43 go here.
 * 2000C/2100C: each 270 TRN echoed as ``TRN*2``; the subscriber (from the record when found,
   as sent when rejected), N3/N4, AAA (rejections, with ``DTP*307*RD8`` giving the allowed
   inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when the identifying data sent changed: an
   earlier MBI was used (NM109 then carries the current MBI), or the name returned is not the
   name sent once normalized as the matcher does (``decide.name_corrected``: a suffix added or
-  dropped; not case, hyphens or spaces); ``DTP*442`` date of death.
+  dropped; not case, hyphens or spaces); ``DTP*442`` date of death. N4 and DMG end at their
+  last value (no trailing empty elements for a blank ZIP code or gender).
 * 2110C EB loops (HETS-NOTES section 6): Part A and Part B entitlement (``EB*1``, or ``EB*6``
   when the period does not cover the date of service) with ``DTP*291``; deductibles (base
   ``EB*C...*26``/``*23`` with the period, remaining ``*29``); hospital, skilled nursing and
