@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 
 import attrs
 
@@ -92,11 +93,23 @@ def _authorized(submitter: Submitter | None, peer_address: str | None, usage: st
     return usage is None or usage in submitter.usage
 
 
+@functools.lru_cache(maxsize=4)
+def _answering(rules: Rules) -> Rules:
+    """The rules :func:`respond` applies: the profile's, with one inquiry per interchange in
+    every profile (a 271 answers one subscriber). Under ``x12`` a second group gets TA1 024, a
+    second transaction set 999 IK502 I6, a second 2000C IK304 4 and a 2000D IK304 I4, as under
+    HETS, instead of an answer that would mix people up; ``check_270`` itself still accepts them."""
+    return attrs.evolve(rules, single_inquiry=True)
+
+
 def respond(message: bytes, context: Context) -> Reply:
     """Answer one interchange. Raises nothing for any input (a bug in here is still a bug)."""
     services = context.services
+    rules = services.rules
+    if not rules.single_inquiry:
+        rules = _answering(rules)
     decision = check_270(
-        message, rules=services.rules, now=context.now, control=context.control, receiver_id=services.receiver_id
+        message, rules=rules, now=context.now, control=context.control, receiver_id=services.receiver_id
     )
     if isinstance(decision, NotAnInterchange):
         return _proprietary(ErrorCode.NOT_AN_INTERCHANGE, context)

@@ -599,3 +599,28 @@ def mutated_271s(draw: st.DrawFn) -> bytes:
 @given(mutated_271s())
 def test_mutated_271s_never_raise(data: bytes) -> None:
     _sound(check_271(data))
+
+
+# --- what a 271 writer must not do (beyond the 270 validator's checks) ----------------------
+
+
+def test_trailing_element_separator() -> None:
+    result = invalid(medicare_with("DMG*D8*19400401*F", "DMG*D8*19400401*"))
+    assert result.findings == (
+        unit(element_errors("DMG", 10, "2100C", ElementFinding(3, "", ElementError.TOO_MANY_ELEMENTS))),
+    )
+    result = invalid(medicare_with("EB*R**30*HN", "EB*R**30*HN**"))
+    assert result.findings == (
+        unit(element_errors("EB", 15, "2110C", ElementFinding(6, "", ElementError.TOO_MANY_ELEMENTS))),
+    )
+    result = invalid(medicare_with("NM1*PR*2*CMS*****PI*CMS", "NM1*PR*2*CMS*****PI*CMS*"))
+    assert result.findings == (
+        element_errors("NM1", 4, "2100A", ElementFinding(10, "", ElementError.TOO_MANY_ELEMENTS)),
+    )
+    assert "EB06" in "\n".join(invalid(medicare_with("EB*R**30*HN", "EB*R**30*HN**")).describe())
+
+
+def test_ls_le_with_no_2120c_loop() -> None:
+    body = [s for s in MEDICARE_271 if not s.startswith(("NM1*PRP", "N3*", "N4*", "PER*"))]
+    result = invalid(interchange(body))
+    assert result.findings == (unit(SegmentFinding("NM1", 19, "2120C", SegmentError.REQUIRED_SEGMENT_MISSING)),)

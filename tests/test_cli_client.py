@@ -82,7 +82,7 @@ SHAPES: list[tuple[str, dict[str, object], list[tuple[str, ...]]]] = [
     ]),
     ("HOE GEORGE", {"mbi": "9EG4TE5MK71", "last_name": "HOE", "first_name": "GEORGE"}, [
         ("271: eligibility for HOE, GEORGE (MBI 8EG4TE5MK70",),
-        ("MBI changed", "the MBI sent is an earlier one"),
+        ("Identifying data changed", "the MBI or name sent differs from the record"),
     ]),
     ("GOE SUSAN", {"mbi": "1EG4TE5MK80", "last_name": "GOE", "first_name": "SUSAN"}, [
         ("Home health", "episode, agency NPI 1811223340", "2026-10-20 to 2026-12-18"),

@@ -215,7 +215,7 @@ def test_ta1(store: SqliteStore) -> None:
     assert (reply.control_number, reply.acknowledgment, reply.note, reply.correlation) == (
         "000123456",
         "R",
-        "008",
+        "009",  # a well-formed receiver ID that is not ours: unknown (008 is a malformed one)
         "000123456",
     )
     assert "ISA08 must be this system's receiver ID" in "\n".join(explain(reply))

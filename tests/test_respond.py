@@ -8,20 +8,31 @@ after a deliberate change to the 271, and review the diff.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pg import PgSchema
 
+from hetsock.client.reply import Eligibility, read_reply_untrusted
 from hetsock.eligibility import fixtures as fx
+from hetsock.eligibility.beneficiary import Address
+from hetsock.eligibility.decide import name_corrected, names_match
 from hetsock.eligibility.store import BeneficiaryStore
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
 from hetsock.registry import Registry, Submitter
 from hetsock.x12.build270 import InquiryRequest, build_270
 from hetsock.x12.check271 import check_271
+from hetsock.x12.isa import is_delimiter_character
+from hetsock.x12.rules import Rules
+from hetsock.x12.segments import X12_CHARACTERS, Delimiters
 from hetsock.x12.writer import ControlNumbers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,3 +347,237 @@ def test_question_mark_delimiters_get_replies(store: SqliteStore) -> None:
     nul = question.replace(b"ST?270?0001?", b"ST?270?00\x0001?").replace(b"SE?12?0001", b"SE?12?00\x0001")
     assert respond(nul, context).kind is ReplyKind.ACK_999
     assert respond(question.replace(b"?CMS            ?", b"?CMS^           ?", 1), context).kind is ReplyKind.TA1
+
+
+# --- values echoed under other delimiters -------------------------------------------------
+
+_DELIMITER_POOL = sorted(c for c in X12_CHARACTERS if is_delimiter_character(c))
+
+
+@st.composite
+def _delimiter_sets(draw: st.DrawFn) -> Delimiters:
+    """Valid request delimiters; two in three include ``-`` or ``.``, so the reply changes them."""
+    forced = draw(st.sampled_from(["", "-", "."]))
+    chosen = draw(
+        st.lists(st.sampled_from([c for c in _DELIMITER_POOL if c != forced]), min_size=4, max_size=4, unique=True)
+    )
+    if forced:
+        chosen[draw(st.integers(0, 3))] = forced
+    element, repetition, component, segment = chosen
+    if draw(st.booleans()):
+        segment = "\n"
+    return Delimiters(element, repetition, component, segment)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_echoed_values_never_break_the_271(store: SqliteStore, data: st.DataObject) -> None:
+    d = data.draw(_delimiter_sets())
+    alphabet = sorted(X12_CHARACTERS - d.as_set())
+
+    def value(size: int) -> st.SearchStrategy[str]:
+        return st.text(alphabet, min_size=1, max_size=size).filter(lambda v: v.strip() == v)
+
+    fields = {
+        "mbi": fx.DOE_JANE.mbi,
+        "npi": fx.LINKED_NPI,
+        "birth_date": dt.date(1940, 4, 1),
+        "last_name": data.draw(st.just("DOE") | value(20)),
+        "first_name": data.draw(st.just("JANE") | value(20)),
+        "provider_name": data.draw(value(30)),
+        "trace_number": data.draw(value(20)),
+        "trace_originator": data.draw(st.just("9HETSOCK01") | st.text("0123456789", min_size=10, max_size=10)),
+        "reference": data.draw(value(20)),
+        "procedures": data.draw(st.lists(value(5), max_size=2)),
+    }
+    text = build_270(InquiryRequest(**fields), now=NOW, control=ControlNumbers(41), delimiters=d)  # type: ignore[arg-type]
+    reply = respond(text.encode("latin-1"), Context(Services(REGISTRY, store), NOW, ControlNumbers(900), "127.0.0.1"))
+    assume(reply.kind is not ReplyKind.ACK_999)  # a value the 270 itself may not carry (e.g. in EQ02)
+    assert reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION), reply
+    assert_valid_271(reply)
+
+
+def test_echoed_delimiters_are_replaced(store: SqliteStore) -> None:
+    d = Delimiters(".", "!", ">", "~")  # ``.`` is ours (amounts): the 271 answers in * ^ | ~
+    for changes, expected in (
+        ({"provider_name": "A*B CLINIC"}, "NM1*1P*2*A?B CLINIC*****XX*"),
+        ({"provider_name": "A^B|C"}, "NM1*1P*2*A?B?C*****XX*"),
+        ({"trace_number": "T|1^2"}, "TRN*2*T?1?2*"),
+        ({"last_name": "DOE*X"}, "NM1*IL*1*DOE?X*JANE"),
+    ):
+        fields: dict[str, object] = {"mbi": fx.DOE_JANE.mbi, "last_name": "DOE", "first_name": "JANE",
+                                     "npi": fx.LINKED_NPI, "trace_number": "T1"}  # fmt: skip
+        fields.update(changes)
+        text = build_270(InquiryRequest(**fields), now=NOW, control=ControlNumbers(41), delimiters=d)  # type: ignore[arg-type]
+        reply = respond(text.encode(), Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+        assert reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION), changes
+        assert any(s.startswith(expected) for s in segments(reply)), changes
+        assert_valid_271(reply)
+
+
+def test_person_provider_is_echoed_in_full(store: SqliteStore) -> None:
+    text = build_270(
+        InquiryRequest(fx.DOE_JANE.mbi, "DOE", fx.LINKED_NPI, first_name="JANE", provider_name="SMITH"),
+        now=NOW,
+        control=ControlNumbers(3),
+    ).replace("NM1*1P*2*SMITH*****XX*", "NM1*1P*1*SMITH*JOHN*Q**MD*XX*")
+    reply = respond(text.encode(), Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    assert f"NM1*1P*1*SMITH*JOHN*Q**MD*XX*{fx.LINKED_NPI}" in segments(reply)
+    assert_valid_271(reply)
+
+
+# --- the x12 profile: still one inquiry per interchange when answering ----------------------
+
+
+def _x12_ask(store: SqliteStore, text: str) -> Reply:
+    services = Services(REGISTRY, store, rules=Rules.x12())
+    return respond(text.encode(), Context(services, NOW, ControlNumbers(900, 901), "127.0.0.1"))
+
+
+def _with_se_count(text: str) -> str:
+    start = text.index("ST*270")
+    count = text.count("~", start, text.index("~SE*", start) + 1) + 1
+    return re.sub(r"SE\*\d+\*", f"SE*{count}*", text)
+
+
+def _doe_270() -> str:
+    request = InquiryRequest(fx.DOE_JANE.mbi, "DOE", fx.LINKED_NPI, first_name="JANE", trace_number="TRACE0001")
+    return build_270(request, now=NOW, control=ControlNumbers(41))
+
+
+def test_x12_profile_answers_one_inquiry(store: SqliteStore) -> None:
+    reply = _x12_ask(store, _doe_270())
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    assert reply.traces == ("TRACE0001",)
+
+
+@pytest.mark.parametrize(
+    ("extra", "ik3"),
+    [
+        # a second subscriber: a 271 would give one person's trace number another's coverage
+        ("HL*4*2*22*0~TRN*1*TRACE0002*9HETSOCK01~NM1*IL*1*ROE*RICHARD****MI*2EG4TE5MK74~DMG*D8*19480715~EQ*30~",
+         "IK3*HL*11*2000C*4~"),
+        # a dependent: a 271 would answer the subscriber with the dependent's trace number
+        ("HL*4*3*23*0~TRN*1*DEPTRACE*9HETSOCK01~NM1*03*1*DOE*JOHN~DMG*D8*19450101~EQ*30~", "IK3*HL*11*2000D*I4~"),
+    ],
+)  # fmt: skip
+def test_x12_profile_rejects_a_second_person(store: SqliteStore, extra: str, ik3: str) -> None:
+    text = _doe_270()
+    if "*23*" in extra:
+        text = text.replace("HL*3*2*22*0~", "HL*3*2*22*1~")
+    text = _with_se_count(text.replace("EQ*30~SE*", "EQ*30~" + extra + "SE*"))
+    reply = _x12_ask(store, text)
+    assert reply.kind is ReplyKind.ACK_999, reply
+    assert ik3 in reply.payload.decode()
+    assert "IK5*R*5~" in reply.payload.decode()
+
+
+def test_x12_profile_rejects_a_second_transaction_set(store: SqliteStore) -> None:
+    text = _doe_270()
+    first = text[text.index("ST*270") : text.index("GE*")]
+    second = first.replace("*0001", "*0002").replace("TRACE0001", "TRACE0002")
+    reply = _x12_ask(store, text.replace("GE*1*", second + "GE*2*"))
+    assert reply.kind is ReplyKind.ACK_999, reply
+    payload = reply.payload.decode()
+    assert payload.count("IK5*R*I6~") == 2  # both sets, rather than one answered and one dropped
+    assert "AK9*R*2*2*0~" in payload
+
+
+def test_x12_profile_rejects_a_second_group(store: SqliteStore) -> None:
+    text = _doe_270()
+    group = text[text.index("GS*") : text.index("IEA*")]
+    reply = _x12_ask(
+        store, text.replace("IEA*1*", group.replace("*1*X*", "*2*X*").replace("GE*1*1", "GE*1*2") + "IEA*2*")
+    )
+    assert reply.kind is ReplyKind.TA1, reply
+    assert reply.ta1_note == "024"
+
+
+# --- suffixes and corrected names ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "match"),
+    [
+        (("SMITH JONES", ""), ("SMITH JONES", "JR"), True),  # absent on one side: no mismatch
+        (("SMITH JONES JR", ""), ("SMITH JONES", "JR"), True),  # in the last name or in NM107
+        (("SMITHJONESJR", ""), ("SMITH JONES", "JR"), True),  # or joined to it
+        (("SMITH JONES", "JR"), ("SMITH JONES JR", ""), True),
+        (("SMITH JONES", "SR"), ("SMITH JONES", ""), True),
+        (("SMITH JONES SR", ""), ("SMITH JONES", "JR"), False),  # JR is not SR
+        (("SMITH JONES", "SR"), ("SMITH JONES", "JR"), False),
+        (("SMITH JONES", "SR"), ("SMITH JONES JR", ""), False),
+        (("SMITH JONES", "Jr."), ("SMITH JONES", "JR"), True),
+    ],
+)
+def test_suffixes_must_agree_when_both_sent(sent: tuple[str, str], stored: tuple[str, str], match: bool) -> None:
+    assert names_match(*sent, *stored) is match
+
+
+def test_contradicting_suffix_is_73(store: SqliteStore) -> None:
+    pat = {"mbi": fx.SMITH_JONES_PAT.mbi, "first_name": "PAT", "birth_date": None}
+    assert ask(store, last_name="SMITH JONES SR", **pat).aaa_codes == ("73",)
+    assert ask(store, last_name="SMITH JONES JR", **pat).kind is ReplyKind.ELIGIBILITY
+
+
+@pytest.mark.parametrize(
+    ("last", "ins"),
+    [
+        ("SMITH JONES JR", False),  # the name on record, spelled as HETS stores it
+        ("Smith-Jones Jr.", False),  # case, hyphens, periods: not a correction
+        ("SMITH-JONES", True),  # the record adds the suffix JR
+        ("SMITH JONES", True),
+    ],
+)
+def test_corrected_name_gets_ins(store: SqliteStore, last: str, ins: bool) -> None:
+    reply = ask(store, mbi=fx.SMITH_JONES_PAT.mbi, last_name=last, first_name="PAT", birth_date=None)
+    assert reply.kind is ReplyKind.ELIGIBILITY
+    body = segments(reply)
+    assert ("INS*Y*18*001*25" in body) is ins
+    assert f"NM1*IL*1*SMITH JONES*PAT***JR*MI*{fx.SMITH_JONES_PAT.mbi}" in body
+    assert_valid_271(reply)
+    read = read_reply_untrusted(reply.payload)  # the client side reads INS as changed identifying data
+    assert isinstance(read, Eligibility)
+    assert read.coverage.identity_changed is ins
+
+
+def test_name_corrected() -> None:
+    assert name_corrected("DOE", "", "DOE", "JR")
+    assert name_corrected("DOE", "SR", "DOE", "")
+    assert not name_corrected("doe-", "", "DOE", "")
+    assert not name_corrected("DOE JR", "", "DOE", "JR")
+
+
+def test_blank_zip_and_gender_leave_no_trailing_separators(tmp_path: Path) -> None:
+    doe = attrs.evolve(fx.DOE_JANE, address=Address("1 MAIN ST", "", "SPRINGFIELD", "IL", ""), gender="")
+    roe = fx.ROE_RICHARD
+    plan = roe.advantage_plans[0]._replace(address=attrs.evolve(roe.advantage_plans[0].address, postal_code=""))
+    roe = attrs.evolve(roe, advantage_plans=(plan, *roe.advantage_plans[1:]))
+    with SqliteStore.open(tmp_path / "blank.sqlite3", create=True) as blank:
+        blank.write([doe, roe])
+        body = segments(ask(blank))
+        assert "N4*SPRINGFIELD*IL" in body
+        assert "DMG*D8*19400401" in body
+        assert_valid_271(ask(blank))
+        reply = ask(blank, mbi=roe.mbi, last_name="ROE", first_name="RICHARD", birth_date=None)
+        assert_valid_271(reply)
+        assert not [s for s in segments(reply) if s.endswith("*")]
+
+
+def test_benefit_days_follow_the_cms_shapes(store: SqliteStore) -> None:
+    days = [s for s in segments(ask(store)) if s.startswith(("EB*B", "EB*F", "EB*K", "HSD"))]
+    assert days == [
+        "EB*B**30*MA**7*434",  # hospital: daily coinsurance (HETS-NOTES section 6)
+        "EB*F**48*MA**29***DY*78",  # hospital days left
+        "EB*B**AG*MA**29*217**DY*80",  # skilled nursing: coinsurance and the days at that rate
+        "EB*F**AG*MA**29***DY*100",  # skilled nursing days left
+        "EB*K**30*MA**33***DY*60",  # lifetime reserve days left (33: lifetime remaining)
+    ]
+    read = read_reply_untrusted(ask(store).payload)
+    assert isinstance(read, Eligibility)
+    assert [(d.kind, d.remaining, d.coinsurance_per_day) for d in read.coverage.benefit_days] == [
+        ("hospital", 78, decimal.Decimal("434")),
+        ("skilled nursing", 100, decimal.Decimal("217")),
+        ("lifetime reserve", 60, None),
+    ]

@@ -13,7 +13,8 @@ EB pattern                                record
 ========================================  ===========================================
 ``EB*1`` / ``EB*6`` ``**30...*MA|MB``      :class:`PartEntitlement` (active or not, DTP*291)
 ``EB*C**30*MA|MB**26|23|29*<amount>``      :class:`DeductibleStatus` (base and remaining)
-``EB*B|F**48|AG*MA``, ``EB*K**30*MA**33``  :class:`BenefitDays` (hospital, SNF, lifetime reserve)
+``EB*B|F**30|48|AG*MA``                   :class:`BenefitDays` (hospital: B 30 or 48, F 48; SNF: AG)
+``EB*K**30*MA**33``                       :class:`BenefitDays` (lifetime reserve)
 ``EB*R**30*HN`` + REF*18, DTP*290          :class:`PlanEnrollment` Medicare Advantage
 ``EB*R**88`` + REF*18, DTP*292             :class:`PlanEnrollment` Part D
 ``EB*R**30*<12,13,14,...>`` + DTP*290      :class:`SecondaryPayer` (Medicare is secondary)
@@ -22,9 +23,10 @@ EB pattern                                record
 ``EB*D**<stc>*MB...HC:<HCPCS>`` + DTP*348  :class:`PreventiveService` next eligible date
 ========================================  ===========================================
 
-and from 2100C: ``DTP*442`` (date of death) and ``INS*Y*18*001*25`` (the MBI sent was an earlier
-one). Loops that match no pattern stay in :attr:`Coverage.benefits` only. Peer bytes: nothing here
-raises; a value that does not parse (a date, an amount) reads as ``None``.
+and from 2100C: ``DTP*442`` (date of death) and ``INS*Y*18*001*25`` (identifying data changed:
+the MBI sent was an earlier one, or the name sent was corrected; NM1 holds the record's). Loops
+that match no pattern stay in :attr:`Coverage.benefits` only. Peer bytes: nothing here raises; a
+value that does not parse (a date, an amount) reads as ``None``.
 """
 
 from __future__ import annotations
@@ -197,7 +199,8 @@ class Coverage:
     preventive: tuple[PreventiveService, ...] = ()
     #: DTP*442 in 2100C (patient data: no repr).
     death_date: dt.date | None = attrs.field(default=None, repr=False)
-    #: INS*Y*18*001*25: the MBI sent is an earlier one; NM109 holds the current MBI.
+    #: INS*Y*18*001*25: the MBI or name sent changed (an earlier MBI, a corrected name); the
+    #: 2100C NM1 holds the record's. Which one changed: compare NM1 with what was sent.
     identity_changed: bool = False
     #: A MSG in the Part A loop says the entitlement is based on end stage renal disease.
     esrd: bool = False
@@ -331,8 +334,8 @@ def _classify(benefits: tuple[Benefit, ...], death: dt.date | None, changed: boo
             start, end = _period(b, "291")
             pair = deductibles.setdefault((part, start, end), [None, None])
             pair[1 if b.period_qualifier == "29" else 0] = b.amount
-        elif b.info == "B" and b.insurance_type == "MA" and first_type in ("48", "AG"):
-            coinsurance[first_type] = b.amount
+        elif b.info == "B" and b.insurance_type == "MA" and first_type in ("30", "48", "AG"):
+            coinsurance["AG" if first_type == "AG" else "48"] = b.amount  # hospital: 30 (CMS's shape) or 48
         elif b.info == "F" and b.insurance_type == "MA" and first_type in ("48", "AG"):
             start, end = _period(b, "291")
             kind = "hospital" if first_type == "48" else "skilled nursing"

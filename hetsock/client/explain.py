@@ -3,8 +3,8 @@
 For a 271, a table of coverage: Part A and Part B (active since, or ended), the deductibles and
 what is left of them, hospital and skilled nursing days, Medicare Advantage and Part D plans,
 other insurers that pay first, hospice and home health, the next eligible date of each preventive
-service, a date of death, a changed MBI. For a 271 with AAA, a 999, a TA1 or a proprietary error,
-what is wrong and what to fix.
+service, a date of death, changed identifying data (MBI or name). For a 271 with AAA, a 999, a
+TA1 or a proprietary error, what is wrong and what to fix.
 
 The 271 table shows what the 271 holds, patient data included: it is for the terminal of the
 person who asked (``hetsock send --explain``, ``hetsock inquire``), never for a log.
@@ -186,7 +186,13 @@ def coverage_rows(coverage: Coverage) -> list[tuple[str, str, str]]:
     if coverage.death_date is not None:
         rows.append(("Date of death", coverage.death_date.isoformat(), ""))
     if coverage.identity_changed:
-        rows.append(("MBI changed", "the MBI sent is an earlier one: use the MBI above from now on", ""))
+        rows.append(
+            (
+                "Identifying data changed",
+                "the MBI or name sent differs from the record: use the MBI and name above from now on",
+                "",
+            )
+        )
     return rows
 
 

@@ -20,9 +20,10 @@ loop   AAA03  when
 =====  =====  ==========================================================================
 
 Names match the way HETS stores them: case-insensitive, with hyphens, apostrophes, periods and
-spaces removed before comparing, and a suffix (JR, SR, II, III, IV) tolerated on either side,
-in the last name or in NM107. AAA04 is ``C`` (correct and resubmit), or ``R`` (resubmission
-allowed) for 42. No date of service means today.
+spaces removed before comparing, and a suffix (JR, SR, II, III, IV) in the last name or in NM107,
+or joined to the last name. A suffix sent or stored on one side only is tolerated; suffixes on
+both sides must agree (``SR`` sent for a ``JR`` on record is AAA 73). AAA04 is ``C`` (correct
+and resubmit), or ``R`` (resubmission allowed) for 42. No date of service means today.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class Eligible:
     via_previous_mbi: bool
     service_start: str
     service_end: str
+    #: The record's name is not the one sent (:func:`name_corrected`): the 271 says so with INS.
+    name_corrected: bool = False
 
 
 Outcome = Eligible | Rejection
@@ -99,21 +102,38 @@ def normalize_name(name: str) -> str:
     return name.upper().translate(_DROPPED)
 
 
-def _last_name_forms(last: str, suffix: str) -> set[str]:
-    forms = {normalize_name(last)}
+def _name_forms(last: str, suffix: str) -> set[tuple[str, str]]:
+    """The (name, suffix) readings of a last name and its NM107 suffix, normalized: the suffix may
+    be NM107, the last word of the last name, or joined to it; ``""`` when there is none."""
+    suffix = normalize_name(suffix)
     words = last.upper().replace("-", " ").split()
-    if len(words) > 1 and words[-1].rstrip(".") in _SUFFIXES:
-        forms.add(normalize_name(" ".join(words[:-1])))
-    if suffix:
-        forms.add(normalize_name(last + suffix))
-    return forms
+    if not suffix and len(words) > 1 and words[-1].rstrip(".") in _SUFFIXES:
+        last, suffix = " ".join(words[:-1]), words[-1].rstrip(".")
+    base = normalize_name(last)
+    return {(base, suffix), (base + suffix, "")} if suffix else {(base, "")}
 
 
 def names_match(sent_last: str, sent_suffix: str, stored_last: str, stored_suffix: str) -> bool:
-    """Whether a sent last name matches a stored one, by HETS's rules."""
-    if sent_last == stored_last or normalize_name(sent_last) == normalize_name(stored_last):
-        return True  # the common cases, decided without the forms: each side's forms include this one
-    return bool(_last_name_forms(sent_last, sent_suffix) & _last_name_forms(stored_last, stored_suffix))
+    """Whether a sent last name (and suffix) matches a stored one, by HETS's rules: the names
+    equal once normalized, and the suffixes too unless one side has none (JR is not SR)."""
+    if (sent_last == stored_last or normalize_name(sent_last) == normalize_name(stored_last)) and (
+        not sent_suffix or not stored_suffix or normalize_name(sent_suffix) == normalize_name(stored_suffix)
+    ):
+        return True  # the common cases, decided without the forms
+    return any(
+        name == other_name and (not suffix or not other_suffix or suffix == other_suffix)
+        for name, suffix in _name_forms(sent_last, sent_suffix)
+        for other_name, other_suffix in _name_forms(stored_last, stored_suffix)
+    )
+
+
+def name_corrected(sent_last: str, sent_suffix: str, stored_last: str, stored_suffix: str) -> bool:
+    """Whether the name a 271 returns (the record's) is not the matched name sent: the last name
+    with its suffix differs once normalized (a suffix added or dropped; case, hyphens, spaces and
+    where the suffix sits are not a correction). The first name, when sent, matched normalized."""
+    if sent_last == stored_last and sent_suffix == stored_suffix:
+        return False
+    return normalize_name(sent_last + sent_suffix) != normalize_name(stored_last + stored_suffix)
 
 
 def decide(
@@ -161,4 +181,5 @@ def decide(
         return Rejection("2100C", "60")
     if sent_birth and sent_birth != beneficiary.birth_date:
         return Rejection("2100C", "71")
-    return Eligible(beneficiary, via_previous, start, end)
+    corrected = name_corrected(person.last_name, person.suffix, beneficiary.last_name, beneficiary.suffix)
+    return Eligible(beneficiary, via_previous, start, end, corrected)

@@ -48,13 +48,17 @@ class ProcedureInquiry:
 
 @attrs.frozen
 class Party:
-    """A 2100A/2100B entity: entity code, type, name and primary ID (not patient data)."""
+    """A 2100A/2100B entity: entity code, type, name (NM103, and for a person NM104 first, NM105
+    middle, NM107 suffix) and primary ID (not patient data)."""
 
     entity_code: str
     entity_type: str
     name: str
     id_qualifier: str
     id: str
+    first_name: str = ""
+    middle_name: str = ""
+    suffix: str = ""
 
 
 @attrs.frozen
@@ -205,7 +209,7 @@ def _party(nm1: list[str] | None) -> Party:
     if nm1 is None:
         return Party("", "", "", "", "")
     e = _padded(nm1, 10)
-    return Party(e[1], e[2], e[3], e[8], e[9])
+    return Party(e[1], e[2], e[3], e[8], e[9], e[4], e[5], e[7])
 
 
 def _person(nm1: list[str] | None, dmg: list[str] | None, address: list[str] | None) -> Person:

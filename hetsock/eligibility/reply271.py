@@ -2,24 +2,45 @@
 
 Envelope: the 270's ends swapped (ISA and GS), ``GS*HB``, the request's usage indicator and,
 where safe, its delimiters (a request whose delimiters include ``-`` or ``.``, which our dates
-and amounts use, is answered in ``* ^ | ~``). ``BHT*0022*11`` echoes BHT03.
+and amounts use, is answered in ``* ^ | ~``; values echoed from the request then have any of
+those four characters written ``?``, see :func:`_escaped`). ``BHT*0022*11`` echoes BHT03.
 
 Body, in the guide's loop order:
 
 * 2000A/2100A: ``HL*1**20*1``, ``NM1*PR*2*CMS*****PI*CMS``, ``PER*IC**UR*WWW.CMS.GOV``; a store
   outage puts ``AAA*N**42*R`` here.
-* 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``); AAA 41/43 go here.
+* 2000B/2100B: the provider as sent (``NM1*1P...*XX*<NPI>``, a person's first and middle name
+  and suffix included); AAA 41/43 go here.
 * 2000C/2100C: each 270 TRN echoed as ``TRN*2``; the subscriber (from the record when found,
   as sent when rejected), N3/N4, AAA (rejections, with ``DTP*307*RD8`` giving the allowed
-  inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when an earlier MBI was used (NM109 then
-  carries the current MBI), ``DTP*442`` date of death.
+  inquiry window), ``DMG*D8``, ``INS*Y*18*001*25`` when the identifying data sent changed: an
+  earlier MBI was used (NM109 then carries the current MBI), or the name returned is not the
+  name sent once normalized as the matcher does (``decide.name_corrected``: a suffix added or
+  dropped; not case, hyphens or spaces); ``DTP*442`` date of death. N4 and DMG end at their
+  last value (no trailing empty elements for a blank ZIP code or gender).
 * 2110C EB loops (HETS-NOTES section 6): Part A and Part B entitlement (``EB*1``, or ``EB*6``
   when the period does not cover the date of service) with ``DTP*291``; deductibles (base
   ``EB*C...*26``/``*23`` with the period, remaining ``*29``); hospital, skilled nursing and
-  lifetime reserve days; Medicare Advantage (``EB*R**30*HN``, ``REF*18``, ``DTP*290``, the
+  lifetime reserve days (below); Medicare Advantage (``EB*R**30*HN``, ``REF*18``, ``DTP*290``, the
   2120C plan loop); Part D (``EB*R**88``); Medicare Secondary Payer (``EB*R**30*<type>``);
   hospice (``EB*X**45*MA**26``); home health (``EB*X**42*MA**26``); preventive services
   (``EB*D**<stc>*MB*********HC|<HCPCS>`` with ``DTP*348`` the next eligible date).
+
+Benefit days, against HETS-NOTES section 6 (EB06: 7 day, 29 remaining, 32 lifetime, 33
+lifetime remaining):
+
+* hospital: ``EB*B**30*MA**7*<daily coinsurance>`` as the notes give it, then the days left as
+  ``EB*F**48*MA**29***DY*<days>`` with ``DTP*291`` the benefit period (the notes give no
+  days-left shape for the hospital; 48 is the hospital inpatient service type, and it mirrors
+  the skilled nursing ``EB*F``). No ``HSD``: the notes name ``HSD*DY`` day ranges without a
+  complete shape, and the ``EB*F`` quantity already says how many days are left.
+* skilled nursing: ``EB*B**AG*MA**29*<daily coinsurance>**DY*<days>`` and
+  ``EB*F**AG*MA**29***DY*<days left>``, both as in the notes; the ``EB*B`` days are those left
+  at the coinsurance rate (days 21-100: at most 80, ``SNF_COINSURANCE_DAYS``).
+* lifetime reserve: ``EB*K**30*MA**33***DY*<days left>``. The notes show ``EB*K**30*MA**32*...``
+  with the rest elided; we report the days left, and for a count of what is left the legend's
+  33 (lifetime remaining) is the fitting period, where 32 (lifetime) would describe the 60-day
+  allowance itself. Its daily coinsurance is not reported: the notes give no shape for it.
 
 Which EB loops: entitlement, Medicare Advantage and MSP always (they say who pays); with
 ``30`` asked (or nothing but procedures), every section; otherwise the sections the asked
@@ -33,6 +54,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+
+import attrs
 
 from hetsock.eligibility.beneficiary import Period
 from hetsock.eligibility.decide import Eligible, Rejection
@@ -50,6 +73,9 @@ PART_B_SERVICE_TYPES = (
     "51", "52", "53", "67", "69", "73", "76", "83", "86", "98", "A4", "A6", "A8", "AI", "AJ", "AK", "AL",
     "BT", "BU", "BV", "DM", "UC",
 )  # fmt: skip
+
+#: Skilled nursing days 21-100 of a benefit period carry the daily coinsurance: at most 80 left.
+SNF_COINSURANCE_DAYS = 80
 
 _UNSAFE_DELIMITERS = frozenset("-. ")
 
@@ -87,6 +113,13 @@ def _nm1(*elements: str) -> Segment:
     return ["NM1", *values]
 
 
+def _n4(city: str, state: str, postal_code: str) -> Segment:
+    """N4 without trailing empty elements (a record may lack the ZIP code, or the state)."""
+    if postal_code:
+        return ("N4", city, state, postal_code)
+    return ("N4", city, state) if state else ("N4", city)
+
+
 _SOURCE: tuple[Segment, ...] = (
     ("HL", "1", "", "20", "1"),
     ("NM1", "PR", "2", "CMS", "", "", "", "", "PI", "CMS"),
@@ -104,7 +137,7 @@ def _receiver(inquiry: Inquiry, rejection: Rejection | None) -> list[Segment]:
     p = inquiry.receiver
     body = [
         ("HL", "2", "1", "21", "1"),
-        _nm1(p.entity_code, p.entity_type, p.name, "", "", "", "", p.id_qualifier, p.id),
+        _nm1(p.entity_code, p.entity_type, p.name, p.first_name, p.middle_name, "", p.suffix, p.id_qualifier, p.id),
     ]
     if rejection is not None and rejection.loop == "2100B":
         body.append(("AAA", "N", "", rejection.reason, rejection.follow_up))
@@ -137,9 +170,9 @@ def _subscriber_found(found: Eligible) -> list[Segment]:
     a = b.address
     if a.line1:
         body.append(("N3", a.line1, a.line2) if a.line2 else ("N3", a.line1))
-        body.append(("N4", a.city, a.state, a.postal_code))
-    body.append(("DMG", "D8", b.birth_date, b.gender))
-    if found.via_previous_mbi:
+        body.append(_n4(a.city, a.state, a.postal_code))
+    body.append(("DMG", "D8", b.birth_date, b.gender) if b.gender else ("DMG", "D8", b.birth_date))
+    if found.via_previous_mbi or found.name_corrected:
         body.append(("INS", "Y", "18", "001", "25"))
     if b.death_date:
         body.append(("DTP", "442", "D8", b.death_date))
@@ -204,12 +237,13 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
         kind = days.kind
         if kind == "hospital" and "hospital" in sections:
             if days.coinsurance_cents:
-                out.append(("EB", "B", "", "48", "MA", "", "7", money(days.coinsurance_cents)))
+                out.append(("EB", "B", "", "30", "MA", "", "7", money(days.coinsurance_cents)))
             out.append(("EB", "F", "", "48", "MA", "", "29", "", "", "DY", str(days.remaining)))
             out.append(_dtp("291", days.period))
         elif kind == "snf" and "snf" in sections:
             if days.coinsurance_cents:
-                out.append(("EB", "B", "", "AG", "MA", "", "7", money(days.coinsurance_cents)))
+                at_rate = str(min(days.remaining, SNF_COINSURANCE_DAYS))
+                out.append(("EB", "B", "", "AG", "MA", "", "29", money(days.coinsurance_cents), "", "DY", at_rate))
             out.append(("EB", "F", "", "AG", "MA", "", "29", "", "", "DY", str(days.remaining)))
             out.append(_dtp("291", days.period))
         elif kind == "lifetime_reserve" and "hospital" in sections:
@@ -224,7 +258,7 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
         out.append(("NM1", "PRP", "2", plan.plan_name))
         if plan.address.line1:
             out.append(("N3", plan.address.line1))
-            out.append(("N4", plan.address.city, plan.address.state, plan.address.postal_code))
+            out.append(_n4(plan.address.city, plan.address.state, plan.address.postal_code))
         if plan.phone:
             out.append(("PER", "IC", "", "TE", plan.phone))
         out.append(_LE_2120)
@@ -311,6 +345,8 @@ def render_271(
     """The 271 answering ``inquiry`` with ``outcome``; ``window`` is the allowed inquiry window
     (CCYYMMDD first and last day) that a 2100C rejection reports in ``DTP*307``."""
     d = reply_delimiters(inquiry)
+    if d is not inquiry.delimiters:  # rare: values the request sent may hold our delimiters
+        inquiry = _escaped(inquiry, d)
     rejection = outcome if isinstance(outcome, Rejection) else None
     stamp = date, time = ccyymmdd(now), hhmmss(now)  # BHT04/05, and the ISA's and GS's
     body: list[Segment] = [("BHT", "0022", "11", inquiry.reference, date, time)]
@@ -333,6 +369,57 @@ def render_271(
         group=("HB", inquiry.group_receiver, inquiry.group_sender, VERSION),
         set_id="271",
         body=body,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _escape_table(d: Delimiters) -> dict[int, str]:
+    return {ord(c): "?" for c in (d.element, d.repetition, d.component, d.segment)}
+
+
+def _escaped(inquiry: Inquiry, d: Delimiters) -> Inquiry:
+    """``inquiry`` with every value the 271 echoes (ISA06/08, GS02/03, BHT03, 2100B, TRNs, the
+    2100C as sent, EQ02 codes) made safe in ``d``: a delimiter character becomes ``?``. Needed
+    only when the reply's delimiters are not the request's, in which the values were legal. Same
+    lengths, so an element's size limits still hold."""
+    table = _escape_table(d)
+
+    def clean(value: str) -> str:
+        return value.translate(table)
+
+    p, s = inquiry.receiver, inquiry.subscriber
+    return attrs.evolve(
+        inquiry,
+        submitter_id=clean(inquiry.submitter_id),
+        receiver_id=clean(inquiry.receiver_id),
+        group_sender=clean(inquiry.group_sender),
+        group_receiver=clean(inquiry.group_receiver),
+        reference=clean(inquiry.reference),
+        receiver=attrs.evolve(
+            p,
+            entity_code=clean(p.entity_code),
+            name=clean(p.name),
+            first_name=clean(p.first_name),
+            middle_name=clean(p.middle_name),
+            suffix=clean(p.suffix),
+            id_qualifier=clean(p.id_qualifier),
+            id=clean(p.id),
+        ),
+        subscriber=attrs.evolve(
+            s,
+            last_name=clean(s.last_name),
+            first_name=clean(s.first_name),
+            middle_name=clean(s.middle_name),
+            suffix=clean(s.suffix),
+            id_qualifier=clean(s.id_qualifier),
+            member_id=clean(s.member_id),
+            gender=clean(s.gender),
+        ),
+        traces=tuple(
+            attrs.evolve(t, number=clean(t.number), originator=clean(t.originator), additional=clean(t.additional))
+            for t in inquiry.traces
+        ),
+        procedures=tuple(attrs.evolve(q, code=clean(q.code)) for q in inquiry.procedures),
     )
 
 

@@ -5,9 +5,13 @@ envelope rules, since a 271 travels the other way), requires each functional gro
 and each transaction set a ``271``, and walks every set against ``grammar271.GRAMMAR_271`` with
 the validator that judges 270s (``validate.py``): segment order, loops and their repeats, the HL
 hierarchy, the LS ... LE bounds, segment and element counts, lengths, data types, dates and code
-values. The result holds the same findings a 999 would carry; :meth:`Check271Result.describe`
-puts them in plain lines that name segments, loops and elements, and repeat only code values
-(never names, identifiers or dates, which may be patient data).
+values. Two more faults, which the 270 validator does not hold against senders but a 271 writer
+must not make: a segment ending in an element separator (005010 omits trailing empty elements:
+IK304 8 with IK403 3 on the empty element), and an ``LS`` directly followed by its ``LE`` (IK304
+3 for the 2120C NM1 it should enclose). The result holds the same findings a 999 would carry;
+:meth:`Check271Result.describe` puts them in plain lines that name segments, loops and
+elements, and repeat only code values (never names, identifiers or dates, which may be patient
+data).
 
 It never raises on any input, and its cost is linear in the size of the input.
 """
@@ -21,7 +25,8 @@ from hetsock.x12.envelope import NotAnInterchangeError, decode, read_interchange
 from hetsock.x12.grammar271 import GRAMMAR_271
 from hetsock.x12.isa import EnvelopeError
 from hetsock.x12.rules import Rules
-from hetsock.x12.validate import ElementFinding, GroupReport, SegmentFinding, validate_group
+from hetsock.x12.segments import X12_CHARACTERS, Segment
+from hetsock.x12.validate import ElementFinding, GroupReport, SegmentFinding, ValidatedSet, validate_group
 
 _RULES = Rules.x12()
 
@@ -74,11 +79,10 @@ def check_271(data: bytes | str) -> Check271Result:
     except EnvelopeError as error:
         return Check271Result(False, ta1_note=error.note, detail=error.detail)
     d = interchange.header.delimiters
-    results = [
-        validate_group(group, d, _RULES, clean_text=interchange.clean_text, grammar=GRAMMAR_271)
+    reports = tuple(
+        _with_writer_findings(*validate_group(group, d, _RULES, clean_text=interchange.clean_text, grammar=GRAMMAR_271))
         for group in interchange.groups
-    ]
-    reports = tuple(report for report, _ in results)
+    )
     findings = tuple(f for report in reports for ts in report.transaction_sets for f in ts.segment_findings)
     group_errors = tuple(e for report in reports for e in report.errors)
     set_errors = tuple(e for report in reports for ts in report.transaction_sets for e in ts.errors)
@@ -97,6 +101,52 @@ def check_271(data: bytes | str) -> Check271Result:
         detail=detail,
         reports=reports,
     )
+
+
+def _with_writer_findings(report: GroupReport, validated: tuple[ValidatedSet, ...]) -> GroupReport:
+    """``report`` with the faults a 271 writer must not make, beyond what the 270's validator
+    judges (it takes them from senders): a segment ending in an element separator (IK304 8 with
+    IK403 3 on the empty trailing element; 005010 omits trailing separators), and an ``LS`` directly
+    followed by its ``LE`` (IK304 3 for the 2120C NM1: LS/LE are sent only around a 2120C loop)."""
+    sets = list(report.transaction_sets)
+    changed = False
+    for index, v in enumerate(validated):
+        extra = _writer_findings(v.loops)
+        if extra:
+            ts = v.report
+            findings = tuple(sorted((*ts.segment_findings, *extra), key=lambda f: f.position))
+            errors = ts.errors if TransactionSetError.SEGMENTS_IN_ERROR in ts.errors else (*ts.errors, _IN_ERROR)
+            sets[index] = attrs.evolve(ts, segment_findings=findings, errors=errors[:5])
+            changed = True
+    return attrs.evolve(report, transaction_sets=tuple(sets)) if changed else report
+
+
+_IN_ERROR = TransactionSetError.SEGMENTS_IN_ERROR
+
+
+def _writer_findings(loops: tuple[tuple[str, Segment], ...]) -> list[SegmentFinding]:
+    # ``loops`` holds the segments the walk placed, ST first; positions count from ST as 1.
+    out: list[SegmentFinding] = []
+    if not loops:
+        return out
+    start = loops[0][1].ordinal - 1
+    previous = (0, "")
+    trace: str | None = None  # the subscriber's first TRN02: the business unit, as validate.py names it
+    for loop_id, segment in loops:
+        elements = segment.elements
+        sid, position = elements[0], segment.ordinal - start
+        if sid == "HL" and loop_id == "2000C":
+            trace = None
+        elif sid == "TRN" and loop_id == "2000C" and trace is None:
+            trace = segment.get(2) if X12_CHARACTERS.issuperset(segment.get(2)) and len(segment.get(2)) <= 50 else ""
+        unit = (trace or None) if loop_id in GRAMMAR_271.business_unit_loops else None
+        if len(elements) > 1 and not elements[-1]:
+            empty = ElementFinding(len(elements) - 1, "", ElementError.TOO_MANY_ELEMENTS)
+            out.append(SegmentFinding(sid, position, loop_id, SegmentError.ELEMENT_ERRORS, (empty,), unit))
+        if sid == "LE" and previous == (position - 1, "LS"):
+            out.append(SegmentFinding("NM1", position, "2120C", SegmentError.REQUIRED_SEGMENT_MISSING, (), unit))
+        previous = (position, sid)
+    return out
 
 
 def _name(code: Ta1Note | GroupError | TransactionSetError | SegmentError | ElementError) -> str:
