@@ -24,7 +24,7 @@ import orjson
 from hetsock.audit import open_audit_database
 from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Reason, Suspension
 from hetsock.audit.enforcement import apply_suspensions, describe_time
-from hetsock.audit.report import build_report, render_table
+from hetsock.audit.report import RepeatGroups, build_report, render_table
 from hetsock.config import Config, ConfigError
 from hetsock.eligibility.identifiers import is_valid_npi
 from hetsock.registry import Registry, RegistryError
@@ -142,12 +142,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     with contextlib.closing(database):
         try:
+            limit = config.enforcement.repeat_limit
+            # Both reads over one span (up to now when no --until), the repeat groups counted by
+            # the database; a record received before now but written between the two reads can
+            # count in the tallies and not in a group.
+            span = until if until is not None else now.timestamp()
+            repeats = RepeatGroups.read(database, since=since, until=span, submitter=args.submitter, limit=limit)
             report = build_report(
-                database.records(since=since, until=until, submitter=args.submitter),
+                database.records(since=since, until=span, submitter=args.submitter),
                 npi_threshold=config.enforcement.npi_threshold,
-                repeat_limit=config.enforcement.repeat_limit,
+                repeat_limit=limit,
                 since=since,
                 until=until,
+                repeats=repeats,
             )
         except AuditDatabaseError as error:
             print(f"hetsock: {error}", file=sys.stderr)

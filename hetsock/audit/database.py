@@ -78,6 +78,18 @@ class Suspension:
 
 
 @attrs.frozen
+class RepeatGroup:
+    """Inquiries for one beneficiary (the MBI's keyed hash) under one NPI on one day, over a
+    repeat limit: per submitter, or (``submitter`` ``""``) over every submitter."""
+
+    submitter: str
+    npi: str
+    mbi_hash: str
+    day: str
+    inquiries: int
+
+
+@attrs.frozen
 class Usage:
     """A submitter's 271 transactions in a span, and how many had a valid, linked NPI."""
 
@@ -119,6 +131,20 @@ class AuditDatabase(Protocol):
         ``since[(submitter, npi)]`` on (0 when absent)."""
         ...
 
+    def repeat_groups(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        submitter: str | None = None,
+        limit: int,
+        per_submitter: bool,
+    ) -> list[RepeatGroup]:
+        """The (NPI, beneficiary, day) groups of more than ``limit`` records received in ``[since,
+        until)`` (optionally one submitter's), counted per submitter or over all of them; counted
+        by the database, so the report needs no memory per record for them."""
+        ...
+
     def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
         """Active suspensions at ``now``; with ``now`` None, every suspension ever (newest first)."""
         ...
@@ -150,6 +176,34 @@ def records_query(
     """The ``SELECT`` of :meth:`AuditDatabase.records` for a backend whose parameters are written
     ``placeholder`` (``?`` or ``%s``), and its arguments: ``since`` included, ``until`` excluded,
     one submitter if given, in the order received."""
+    where, args = _span(placeholder, since=since, until=until, submitter=submitter)
+    return f"SELECT {columns} FROM audit WHERE {where} ORDER BY received, id", args
+
+
+def repeat_groups_query(
+    placeholder: str,
+    *,
+    since: float | None,
+    until: float | None,
+    submitter: str | None,
+    limit: int,
+    per_submitter: bool,
+) -> tuple[str, list[object]]:
+    """The ``SELECT`` of :meth:`AuditDatabase.repeat_groups` (rows: submitter, npi, mbi_hash,
+    day, count), and its arguments. Records without an MBI hash or an NPI belong to no group."""
+    where, args = _span(placeholder, since=since, until=until, submitter=submitter)
+    key = "submitter, npi, mbi_hash, day" if per_submitter else "npi, mbi_hash, day"
+    columns = key if per_submitter else "'', npi, mbi_hash, day"
+    query = (
+        f"SELECT {columns}, count(*) FROM audit WHERE {where} AND mbi_hash != '' AND npi != '' "
+        f"GROUP BY {key} HAVING count(*) > {placeholder} ORDER BY count(*) DESC, {key}"
+    )
+    return query, [*args, limit]
+
+
+def _span(
+    placeholder: str, *, since: float | None, until: float | None, submitter: str | None
+) -> tuple[str, list[object]]:
     where = [f"received >= {placeholder}", f"received < {placeholder}"]
     args: list[object] = [
         since if since is not None else float("-inf"),
@@ -158,4 +212,4 @@ def records_query(
     if submitter is not None:
         where.append(f"submitter = {placeholder}")
         args.append(submitter)
-    return f"SELECT {columns} FROM audit WHERE {' AND '.join(where)} ORDER BY received, id", args
+    return " AND ".join(where), args

@@ -72,7 +72,15 @@ import psycopg_pool
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage, records_query
+from hetsock.audit.database import (
+    AuditDatabaseError,
+    RepeatGroup,
+    Suspension,
+    Target,
+    Usage,
+    records_query,
+    repeat_groups_query,
+)
 from hetsock.audit.record import AuditRecord
 from hetsock.eligibility.store.base import StoreUnavailableError
 from hetsock.eligibility.store.postgres import (
@@ -441,6 +449,26 @@ class PostgresAuditDatabase:
             return {pair: int(row[0]) for pair, row in zip(wanted, rows, strict=True)}
 
         return self._call(read, transaction=False)
+
+    def repeat_groups(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        submitter: str | None = None,
+        limit: int,
+        per_submitter: bool,
+    ) -> list[RepeatGroup]:
+        query, args = repeat_groups_query(
+            "%s", since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
+        )
+        return self._call(
+            lambda connection: [
+                RepeatGroup(str(s), str(n), str(h), str(d), int(c))
+                for s, n, h, d, c in connection.execute(query.encode(), args)
+            ],
+            transaction=False,
+        )
 
     def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
         where: list[str] = []

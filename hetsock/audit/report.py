@@ -21,14 +21,16 @@ holds patient data: the records it reads have none.
 
 from __future__ import annotations
 
+import array
 import collections
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
+from hetsock.audit.database import AuditDatabase, RepeatGroup
 from hetsock.audit.record import AuditRecord
 from hetsock.pipeline import ReplyKind
 
@@ -134,8 +136,33 @@ class Report:
         }
 
 
+@attrs.frozen
+class RepeatGroups:
+    """The repeat groups as the audit database counted them (:meth:`AuditDatabase.repeat_groups`):
+    per submitter, and over every submitter (the total's)."""
+
+    per_submitter: Sequence[RepeatGroup]
+    overall: Sequence[RepeatGroup]
+
+    @classmethod
+    def read(
+        cls, database: AuditDatabase, *, since: float | None, until: float | None, submitter: str | None, limit: int
+    ) -> RepeatGroups:
+        def read(per_submitter: bool) -> list[RepeatGroup]:
+            return database.repeat_groups(
+                since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
+            )
+
+        return cls(read(True), read(False))
+
+
 @attrs.define
 class _Tally:
+    """One row's counters. Memory per record: one latency (8 bytes, in an array), and with
+    ``count_pairs`` a key per (NPI, beneficiary, day); without it the repeat groups come from the
+    database."""
+
+    count_pairs: bool = True
     requests: int = 0
     kinds: collections.Counter[str] = attrs.field(factory=collections.Counter)
     undelivered: int = 0
@@ -144,7 +171,7 @@ class _Tally:
     aaa: collections.Counter[str] = attrs.field(factory=collections.Counter)
     pairs: collections.Counter[tuple[str, str, str]] = attrs.field(factory=collections.Counter)
     a7: int = 0
-    latencies: list[float] = attrs.field(factory=list)
+    latencies: array.array[float] = attrs.field(factory=lambda: array.array("d"))
 
     def add(self, record: AuditRecord) -> None:
         self.requests += 1
@@ -156,15 +183,19 @@ class _Tally:
             for code in record.aaa_codes:
                 self.aaa[code] += 1
             self.a7 += "A7" in record.service_types
-        if record.mbi_hash and record.npi:
+        if self.count_pairs and record.mbi_hash and record.npi:
             self.pairs[(record.npi, record.mbi_hash, record.day)] += 1
         self.latencies.append(record.latency)
 
-    def figures(self, repeat_limit: int) -> Figures:
+    def figures(self, repeat_limit: int, groups: Iterable[RepeatGroup] | None = None) -> Figures:
+        """The figures; the repeats from ``groups`` (the database's) when given, else from the pairs."""
+        if groups is not None:
+            over = [((g.npi, g.mbi_hash, g.day), g.inquiries) for g in groups if g.inquiries > repeat_limit]
+        else:
+            over = [(key, n) for key, n in self.pairs.items() if n > repeat_limit]
         repeats = tuple(
             Repeat(npi, hashed[:HASH_SHOWN], day, n)
-            for (npi, hashed, day), n in sorted(self.pairs.items(), key=lambda item: (-item[1], item[0]))
-            if n > repeat_limit
+            for (npi, hashed, day), n in sorted(over, key=lambda item: (-item[1], item[0]))
         )
         return Figures(
             self.requests,
@@ -186,7 +217,7 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def latency_summary(latencies: list[float]) -> dict[str, float]:
+def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {
         name: round(percentile(ordered, fraction) * 1000, 3)
@@ -201,25 +232,48 @@ def build_report(
     repeat_limit: int,
     since: float | None = None,
     until: float | None = None,
+    repeats: RepeatGroups | None = None,
 ) -> Report:
-    """The report over ``records`` (the caller selects them: time span, submitter)."""
-    total = _Tally()
-    submitters: dict[str, _Tally] = collections.defaultdict(_Tally)
-    npis: dict[tuple[str, str], _Tally] = collections.defaultdict(_Tally)
+    """The report over ``records`` (the caller selects them: time span, submitter). ``repeats``:
+    the repeat groups of the same records as the database counted them; without it they are
+    counted here, which holds a key per (NPI, beneficiary, day) in memory."""
+    count_pairs = repeats is None
+    total = _Tally(count_pairs)
+    submitters: dict[str, _Tally] = {}
+    npis: dict[tuple[str, str], _Tally] = {}
     for record in records:
         total.add(record)
-        submitters[record.submitter].add(record)
+        tally = submitters.get(record.submitter)
+        if tally is None:
+            tally = submitters[record.submitter] = _Tally(count_pairs)
+        tally.add(record)
         if record.npi:
-            npis[(record.submitter, record.npi)].add(record)
+            key = (record.submitter, record.npi)
+            tally = npis.get(key)
+            if tally is None:
+                tally = npis[key] = _Tally(count_pairs)
+            tally.add(record)
+
+    def groups(submitter: str | None = None, npi: str | None = None) -> list[RepeatGroup] | None:
+        if repeats is None:
+            return None
+        if submitter is None:
+            return list(repeats.overall)
+        return [g for g in repeats.per_submitter if g.submitter == submitter and npi in (None, g.npi)]
+
     reports = tuple(
         SubmitterReport(
             submitter,
-            tally.figures(repeat_limit),
-            {npi: t.figures(repeat_limit) for (s, npi), t in sorted(npis.items()) if s == submitter},
+            tally.figures(repeat_limit, groups(submitter)),
+            {
+                npi: t.figures(repeat_limit, groups(submitter, npi))
+                for (s, npi), t in sorted(npis.items())
+                if s == submitter
+            },
         )
         for submitter, tally in sorted(submitters.items())
     )
-    return Report(since, until, npi_threshold, repeat_limit, reports, total.figures(repeat_limit))
+    return Report(since, until, npi_threshold, repeat_limit, reports, total.figures(repeat_limit, groups()))
 
 
 def _percent(part: int, whole: int) -> str:

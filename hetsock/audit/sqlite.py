@@ -37,7 +37,15 @@ from typing import Any, Self
 
 import orjson
 
-from hetsock.audit.database import AuditDatabaseError, Suspension, Target, Usage, records_query
+from hetsock.audit.database import (
+    AuditDatabaseError,
+    RepeatGroup,
+    Suspension,
+    Target,
+    Usage,
+    records_query,
+    repeat_groups_query,
+)
 from hetsock.audit.record import AuditRecord
 
 #: Each migration brings the schema from its index to the next version.
@@ -316,6 +324,22 @@ class SqliteAuditDatabase:
                 ).fetchone()
                 result[pair] = int(count)
         return result
+
+    def repeat_groups(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        submitter: str | None = None,
+        limit: int,
+        per_submitter: bool,
+    ) -> list[RepeatGroup]:
+        query, args = repeat_groups_query(
+            "?", since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
+        )
+        with self._lock:
+            rows = self._run(query, *args).fetchall()
+        return [RepeatGroup(str(s), str(n), str(h), str(d), int(c)) for s, n, h, d, c in rows]
 
     def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
         where: list[str] = []
