@@ -59,8 +59,11 @@ def reserve_port(host: str, port: int) -> tuple[int, socket.socket | None]:
     return int(holder.getsockname()[1]), holder
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the supervisor dies (Linux; elsewhere nothing)."""
+def _prepare_child() -> None:
+    """In the child before exec: SIGTERM when the supervisor dies (Linux; elsewhere nothing), and
+    SIGHUP ignored until the worker's own handler is in place (a reload forwarded to a worker
+    still starting would otherwise kill it; it reads the files afresh as it starts anyway)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -109,7 +112,7 @@ class Supervisor:
 
     def _start(self, member: _Worker) -> None:
         member.process = subprocess.Popen(
-            list(self.command(member.index)), start_new_session=True, preexec_fn=_die_with_parent
+            list(self.command(member.index)), start_new_session=True, preexec_fn=_prepare_child
         )
         member.started = time.monotonic()
         log_event(logger, "worker-started", worker=member.index, pid=member.process.pid)
@@ -125,8 +128,8 @@ class Supervisor:
             status = process.poll()
             if status is None:
                 continue
-            lived = now - member.started
-            member.delay = RESTART_DELAY if lived >= HEALTHY_AFTER else min(member.delay * 2, MAX_RESTART_DELAY)
+            if now - member.started >= HEALTHY_AFTER:
+                member.delay = RESTART_DELAY
             member.restart_at = now + member.delay
             member.process = None
             log_event(
@@ -138,6 +141,7 @@ class Supervisor:
                 status=status,
                 restart_in=round(member.delay, 2),
             )
+            member.delay = min(member.delay * 2, MAX_RESTART_DELAY)  # if it dies young again
 
     def _send_all(self, signum: int) -> None:
         for member in self._members:
@@ -153,7 +157,8 @@ class Supervisor:
         while time.monotonic() < deadline:
             if all(m.process is None or m.process.poll() is not None for m in self._members):
                 break
-            if self._signals and not forwarded:  # a second signal: workers cancel at once
+            if not forwarded and any(signum != signal.SIGHUP for signum in self._signals):
+                # A second SIGTERM/SIGINT: workers cancel at once (a SIGHUP now changes nothing).
                 self._signals.clear()
                 self._send_all(signal.SIGTERM)
                 forwarded = True
