@@ -122,15 +122,33 @@ def _run_worker(config: Config, config_path: Path | None, host: str, port: int, 
         config_path=config_path,
         handle_signals=True,
     )
+    failure: OSError | None = None
     try:
         trio.run(run)
     except OSError as error:
-        print(f"hetsock: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_FAILED
+        failure = error
+    except BaseExceptionGroup as group:  # from inside the server's nurseries: binding, say
+        failure = _only_os_error(group)
+        if failure is None:
+            raise
     finally:
         operations.close()
         services.store.close()
+    if failure is not None:
+        print(f"hetsock: cannot listen on {host}:{port}: {failure.strerror or failure}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _only_os_error(group: BaseExceptionGroup[BaseException]) -> OSError | None:
+    """The first OSError of ``group`` when it holds nothing else (the listener failed to bind)."""
+    matched, rest = group.split(OSError)
+    if matched is None or rest is not None:
+        return None
+    error: BaseException = matched
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error if isinstance(error, OSError) else None
 
 
 def _supervise(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,17 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
         server.wait_for(r"idle_timeout must be a positive number")
     finally:
         server.kill()
+
+
+def test_a_port_already_taken_exits_2(config: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerProcess("--config", str(config), "--port", str(port))
+        try:
+            assert server.process.wait(60) == 2
+            server.wait_for(rf"cannot listen on 127.0.0.1:{port}: Address already in use")
+            assert not any("Traceback" in line for line in server.lines)
+        finally:
+            server.kill()
