@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from hetsock.pipeline import ReplyKind
 from hetsock.server.observer import CloseReason, Exchange, Observer, Stats, reply_codes
 
 #: Latency histogram bucket bounds, seconds (HETS: 99.9 % within 3 seconds).
@@ -32,13 +33,22 @@ class RequestMetrics(Observer):
     """Requests by reply kind and code, undelivered replies, and the latency histogram."""
 
     requests: collections.Counter[tuple[str, str]] = attrs.field(factory=collections.Counter)
+    #: Each error code the 999s carried (``IK3-8``), counted once per 999 that carried it.
+    codes_999: collections.Counter[str] = attrs.field(factory=collections.Counter)
     undelivered: int = 0
     buckets: list[int] = attrs.field(factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
 
     def request_answered(self, exchange: Exchange) -> None:
         reply = exchange.reply
-        self.requests[(reply.kind.value, ",".join(reply_codes(reply)))] += 1
+        codes = reply_codes(reply)
+        # One series per kind and single code: a 999's codes are counted apart, one by one, so
+        # no client can mint new series by combining faults (the label values stay a short list).
+        if reply.kind is ReplyKind.ACK_999:
+            self.requests[(reply.kind.value, "")] += 1
+            self.codes_999.update(codes)
+        else:
+            self.requests[(reply.kind.value, codes[0] if codes else "")] += 1
         if not exchange.delivered:
             self.undelivered += 1
         self.buckets[bisect.bisect_left(LATENCY_BUCKETS, exchange.latency)] += 1
@@ -113,12 +123,21 @@ class WorkerCollector(Collector):
         )
         requests = CounterMetricFamily(
             "hetsock_requests",
-            "Requests answered, by reply kind and code (AAA reason, TA1 note, proprietary error; '' for a 271).",
+            "Requests answered, by reply kind and code (AAA reason, TA1 note, proprietary error; "
+            "'' for a 271 and a 999).",
             labels=["worker", "kind", "code"],
         )
         for (kind, code), count in sorted(self.requests.requests.items()):
             requests.add_metric([w, kind, code], count)
         yield requests
+        codes_999 = CounterMetricFamily(
+            "hetsock_999_codes",
+            "Error codes the 999s carried (IK3-8, IK4-7, IK5-5, AK9-1 ...).",
+            labels=["worker", "code"],
+        )
+        for code, count in sorted(self.requests.codes_999.items()):
+            codes_999.add_metric([w, code], count)
+        yield codes_999
         yield counter(
             "hetsock_replies_undelivered",
             "Replies that could not be written (peer gone, write timeout).",

@@ -12,12 +12,15 @@ import pytest
 import trio
 from ops import Client, ops_config, running_worker, traffic
 from prometheus_client.parser import text_string_to_metric_families
-from serving import REGISTRY, error_code, make_store, reply_kind
+from serving import NOW, REGISTRY, error_code, make_store, reply_kind
 
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.maintenance import MaintenanceSchedule, OneOffWindow
-from hetsock.pipeline import Services
+from hetsock.metrics import RequestMetrics
+from hetsock.pipeline import Context, ReplyKind, Services, respond
 from hetsock.server.http import Request, Response, parse_request_untrusted, render_response
+from hetsock.server.observer import ConnectionInfo, Exchange, reply_codes
+from hetsock.x12.writer import ControlNumbers
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +184,27 @@ def test_request_parsing_and_response_rendering() -> None:
     assert rendered.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"Content-Length: 12\r\nConnection: close\r\n\r\nmaintenance\n" in rendered
     assert render_response(Response(200, b"ok\n"), head_only=True).endswith(b"\r\n\r\n")
+
+
+def test_999_codes_are_counted_one_by_one_in_a_bounded_set_of_series(store: SqliteStore) -> None:
+    # Every combination of faults is a new 999, but not a new series: the 999 counts under
+    # kind="999", code="", and each code it carries once in hetsock_999_codes_total.
+    specimen = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes()
+    faults = [
+        specimen.replace(b"DMG*D8*19400401", b"DMG*D8*19401301"),  # no such date
+        specimen.replace(b"EQ*30~", b"EQ*ZZZ~"),  # no such service type
+        specimen.replace(b"DMG*D8*19400401", b"DMG*D8*19401301").replace(b"EQ*30~", b"EQ*ZZZ~"),  # both
+    ]
+    metrics = RequestMetrics()
+    info = ConnectionInfo(1, "127.0.0.1", 40000, 0, NOW)
+    seen: set[tuple[str, ...]] = set()
+    for payload in faults:
+        reply = respond(payload, Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1"))
+        assert reply.kind is ReplyKind.ACK_999
+        seen.add(reply_codes(reply))
+        metrics.request_answered(Exchange(info, reply, NOW, NOW, 0.001, True))
+    assert len(seen) == 3  # three different combinations of codes
+    assert metrics.requests == {("999", ""): 3}
+    assert all(count >= 1 for count in metrics.codes_999.values())
+    assert sum(metrics.codes_999.values()) == sum(len(codes) for codes in seen)
+    assert set(metrics.codes_999) == {code for codes in seen for code in codes}
