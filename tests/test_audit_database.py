@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -18,9 +19,14 @@ from pathlib import Path
 import attrs
 import pytest
 from audits import T0, AuditBackend, numbered, record
+from serving import NOW, REGISTRY, inquiry, make_store
 
 from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Reason, Suspension, Usage
+from hetsock.audit.record import record_of
 from hetsock.audit.report import RepeatGroups, build_report
+from hetsock.pipeline import Context, Services, respond
+from hetsock.server.observer import ConnectionInfo, Exchange
+from hetsock.x12.writer import ControlNumbers
 
 
 @pytest.fixture
@@ -96,6 +102,24 @@ def test_repeat_groups_are_counted_by_the_database(database: AuditDatabase) -> N
         in_memory = build_report(held, npi_threshold=0.995, repeat_limit=limit)
         assert from_database == in_memory, limit
         assert from_database.total.repeats
+
+
+def test_a_client_value_holding_nul_is_stored(database: AuditDatabase) -> None:
+    # A 270 whose ISA13 holds a NUL gets a TA1 echoing it; PostgreSQL's text cannot hold NUL, and
+    # one such record used to fail its batch, and every batch after it, for ever.
+    text = inquiry().decode("latin-1")
+    poisoned = (text[:90] + "00000\x00041" + text[99:]).encode("latin-1")
+    store = make_store(Path(tempfile.mkdtemp()) / "store.sqlite3")
+    try:
+        reply = respond(poisoned, Context(Services(REGISTRY, store), NOW, ControlNumbers(7), "127.0.0.1"))
+    finally:
+        store.close()
+    assert "\x00" in reply.interchange_control
+    info = ConnectionInfo(1, "127.0.0.1", 40001, 0, NOW)
+    nul = record_of(Exchange(info, reply, NOW, NOW, 0.001, True), b"k" * 32, origin="f" * 32, sequence=1)
+    assert nul.interchange_control == "00000?041"
+    assert database.write([nul, record(origin="f" * 32, sequence=2)]) == 2
+    assert {r.interchange_control for r in database.records()} == {"00000?041", "000000041"}
 
 
 def test_suspensions_are_made_once_lifted_and_expire(database: AuditDatabase) -> None:

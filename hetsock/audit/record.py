@@ -94,9 +94,17 @@ def _epoch(moment: dt.datetime) -> float:
     return moment.timestamp()  # a naive datetime is local time, as the server's wall clock is
 
 
+def _text(value: str) -> str:
+    """A value as the client sent it, storable anywhere: PostgreSQL's text cannot hold NUL, which
+    a TA1's ISA13 or a 999's control number may carry (the reply echoes it with the X12 rules of
+    its own), so it is written ``?``; one such record would otherwise fail its batch for ever."""
+    return value.replace("\x00", "?") if "\x00" in value else value
+
+
 def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int = 0) -> AuditRecord:
     """The audit record of ``exchange``; the MBI goes in only as its keyed hash. ``origin`` and
-    ``sequence``: the record's identity (see :class:`AuditRecord`)."""
+    ``sequence``: the record's identity (see :class:`AuditRecord`). The values the client sent
+    pass through :func:`_text`."""
     reply = exchange.reply
     connection = exchange.connection
     is_271 = reply.kind in (ReplyKind.ELIGIBILITY, ReplyKind.REJECTION)
@@ -108,13 +116,13 @@ def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int
         connection=connection.id,
         peer_host=connection.peer_host,
         peer_port=connection.peer_port,
-        submitter=reply.submitter_id,
-        npi=reply.npi,
+        submitter=_text(reply.submitter_id),
+        npi=_text(reply.npi),
         mbi_hash=mbi_hash(key, reply.member_id),
-        reference=reply.reference,
-        interchange_control=reply.interchange_control,
-        traces=reply.traces,
-        service_types=reply.service_types,
+        reference=_text(reply.reference),
+        interchange_control=_text(reply.interchange_control),
+        traces=tuple(_text(t) for t in reply.traces),
+        service_types=tuple(_text(t) for t in reply.service_types),
         kind=reply.kind.value,
         codes=reply_codes(reply),
         aaa_loop=reply.aaa_loop,
