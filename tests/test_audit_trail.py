@@ -340,3 +340,69 @@ async def test_worker_0_prunes_records_past_the_retention(tmp_path: Path) -> Non
             trail.close()
         assert [r.received for r in database.records()] == [old.received, fresh.received][2 - remaining :]
     database.close()
+
+
+class _CallLog(SqliteAuditDatabase):
+    """The SQLite database, noting the order of writes and prunes."""
+
+    calls: list[str]
+
+    def write(self, records: Sequence[AuditRecord]) -> int:
+        self.calls.append("write")
+        return super().write(records)
+
+    def prune(self, before: float, *, limit: int) -> int:
+        self.calls.append("prune")
+        return super().prune(before, limit=limit)
+
+
+async def test_a_long_prune_lets_the_flushes_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Worker 0 prunes a slice after each flush, never a whole prune between two flushes: a busy
+    # day's records take many slices, and the records answered meanwhile must not wait for them.
+    monkeypatch.setattr("hetsock.audit.trail.PRUNE_SLICE", 10)
+    now = dt.datetime(2026, 11, 22, 9, 0, 0)
+    database = _CallLog.open(tmp_path / "audit.sqlite3")
+    database.calls = []
+    old = (now - dt.timedelta(days=3)).timestamp()
+    stale = [
+        AuditRecord(
+            old + n,
+            old + n,
+            "2026-11-19",
+            0,
+            1,
+            "127.0.0.1",
+            1,
+            "DEMO0001",
+            "",
+            "",
+            "",
+            "",
+            (),
+            (),
+            "TA1",
+            (),
+            "",
+            None,
+            True,
+            0.0,
+        )
+        for n in range(55)
+    ]
+    database.write(stale)
+    database.calls.clear()
+    trail = AuditTrail(
+        database, b"k" * 32, AuditConfig(retention_days=2, flush_interval=0.01), 0, wall_clock=lambda: now
+    )
+    reply = Reply(ReplyKind.TA1, b"", submitter_id="DEMO0001")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(trail.run)
+        for _ in range(20):
+            trail.request_answered(Exchange(ConnectionInfo(1, "127.0.0.1", 40000, 0, now), reply, now, now, 0.001))
+            await trio.sleep(0.01)
+        trail.close()
+    assert database.calls.count("prune") == 6  # 55 records, 10 a slice: 5 full slices and the last
+    first, last = database.calls.index("prune"), len(database.calls) - 1 - database.calls[::-1].index("prune")
+    assert "write" in database.calls[first:last]  # flushes between the slices
+    assert database.count() == 20  # the stale ones gone, every new one written
+    database.close()

@@ -31,7 +31,8 @@ With enforcement on, each committed batch is judged (:func:`hetsock.audit.enforc
 and a new suspension wakes the :class:`SuspensionWatcher`, which rereads the active suspensions
 (also every ``poll_interval``, and on SIGHUP) and, when they change, has the server lay them over
 the registry. Worker 0's writer also prunes records older than ``retention_days``, once at start
-and then hourly, in slices, so no transaction holds the database long.
+and then hourly, in slices of :data:`PRUNE_SLICE`, one slice after each flush, so no
+transaction holds the database long and the flushes go on while a large prune runs.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class AuditTrail(Observer):
     #: next record's sequence number.
     _origin: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     _sequence: int = 1
+    #: A prune in progress (worker 0): records received before this go, a slice per flush.
+    _prune_before: float | None = None
+    _pruned: int = 0
 
     def __attrs_post_init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[Exchange](float("inf"))
@@ -159,9 +163,13 @@ class AuditTrail(Observer):
                     await self._flush_on_stop()
                     return
                 await self._flush()
-                if self.worker == 0 and self.settings.retention_days and trio.current_time() >= next_prune:
-                    next_prune = trio.current_time() + PRUNE_EVERY
-                    await self._prune()
+                if self.worker == 0 and self.settings.retention_days:
+                    if self._prune_before is None and trio.current_time() >= next_prune:
+                        next_prune = trio.current_time() + PRUNE_EVERY
+                        self._prune_before = _epoch(self.wall_clock) - self.settings.retention_days * 86_400
+                        self._pruned = 0
+                    if self._prune_before is not None:
+                        await self._prune_slice(self._prune_before)
         finally:
             if self.backlog:
                 self.lost += self.backlog
@@ -287,19 +295,19 @@ class AuditTrail(Observer):
             )
             self._failing_since = None
 
-    async def _prune(self) -> None:
-        before = _epoch(self.wall_clock) - self.settings.retention_days * 86_400
-        total = 0
+    async def _prune_slice(self, before: float) -> None:
+        """One slice of a prune, between two flushes: a prune of a busy day's records takes many
+        slices, and the records answered meanwhile must not wait for all of them."""
         try:
-            while True:
-                deleted = await trio.to_thread.run_sync(lambda: self.database.prune(before, limit=PRUNE_SLICE))
-                total += deleted
-                if deleted < PRUNE_SLICE:
-                    break
+            deleted = await trio.to_thread.run_sync(lambda: self.database.prune(before, limit=PRUNE_SLICE))
         except AuditDatabaseError as error:
             log_event(logger, "audit-prune-failed", level=logging.WARNING, detail=str(error))
-        if total:
-            log_event(logger, "audit-pruned", records=total, retention_days=self.settings.retention_days)
+            deleted = 0  # tried again at the next hour
+        self._pruned += deleted
+        if deleted < PRUNE_SLICE:
+            if self._pruned:
+                log_event(logger, "audit-pruned", records=self._pruned, retention_days=self.settings.retention_days)
+            self._prune_before = None
 
 
 @attrs.define(eq=False)
