@@ -79,8 +79,8 @@ class Suspension:
 
 @attrs.frozen
 class RepeatGroup:
-    """Inquiries for one beneficiary (the MBI's keyed hash) under one NPI on one day, over a
-    repeat limit: per submitter, or (``submitter`` ``""``) over every submitter."""
+    """Inquiries from one submitter for one beneficiary (the MBI's keyed hash) under one NPI on
+    one day, over a repeat limit."""
 
     submitter: str
     npi: str
@@ -138,11 +138,10 @@ class AuditDatabase(Protocol):
         until: float | None = None,
         submitter: str | None = None,
         limit: int,
-        per_submitter: bool,
     ) -> list[RepeatGroup]:
-        """The (NPI, beneficiary, day) groups of more than ``limit`` records received in ``[since,
-        until)`` (optionally one submitter's), counted per submitter or over all of them; counted
-        by the database, so the report needs no memory per record for them."""
+        """The (submitter, NPI, beneficiary, day) groups of more than ``limit`` records received
+        in ``[since, until)`` (optionally one submitter's); counted by the database, so the report
+        needs no memory per record for them."""
         ...
 
     def suspensions(self, *, now: float | None = None, submitter: str | None = None) -> list[Suspension]:
@@ -187,15 +186,13 @@ def repeat_groups_query(
     until: float | None,
     submitter: str | None,
     limit: int,
-    per_submitter: bool,
 ) -> tuple[str, list[object]]:
     """The ``SELECT`` of :meth:`AuditDatabase.repeat_groups` (rows: submitter, npi, mbi_hash,
     day, count), and its arguments. Records without an MBI hash or an NPI belong to no group."""
     where, args = _span(placeholder, since=since, until=until, submitter=submitter)
-    key = "submitter, npi, mbi_hash, day" if per_submitter else "npi, mbi_hash, day"
-    columns = key if per_submitter else "'', npi, mbi_hash, day"
+    key = "submitter, npi, mbi_hash, day"
     query = (
-        f"SELECT {columns}, count(*) FROM audit WHERE {where} AND mbi_hash != '' AND npi != '' "
+        f"SELECT {key}, count(*) FROM audit WHERE {where} AND mbi_hash != '' AND npi != '' "
         f"GROUP BY {key} HAVING count(*) > {placeholder} ORDER BY count(*) DESC, {key}"
     )
     return query, [*args, limit]

@@ -457,11 +457,8 @@ class PostgresAuditDatabase:
         until: float | None = None,
         submitter: str | None = None,
         limit: int,
-        per_submitter: bool,
     ) -> list[RepeatGroup]:
-        query, args = repeat_groups_query(
-            "%s", since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
-        )
+        query, args = repeat_groups_query("%s", since=since, until=until, submitter=submitter, limit=limit)
         return self._call(
             lambda connection: [
                 RepeatGroup(str(s), str(n), str(h), str(d), int(c))

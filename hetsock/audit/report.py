@@ -138,22 +138,15 @@ class Report:
 
 @attrs.frozen
 class RepeatGroups:
-    """The repeat groups as the audit database counted them (:meth:`AuditDatabase.repeat_groups`):
-    per submitter, and over every submitter (the total's)."""
+    """The repeat groups as the audit database counted them (:meth:`AuditDatabase.repeat_groups`)."""
 
-    per_submitter: Sequence[RepeatGroup]
-    overall: Sequence[RepeatGroup]
+    groups: Sequence[RepeatGroup]
 
     @classmethod
     def read(
         cls, database: AuditDatabase, *, since: float | None, until: float | None, submitter: str | None, limit: int
     ) -> RepeatGroups:
-        def read(per_submitter: bool) -> list[RepeatGroup]:
-            return database.repeat_groups(
-                since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
-            )
-
-        return cls(read(True), read(False))
+        return cls(database.repeat_groups(since=since, until=until, submitter=submitter, limit=limit))
 
 
 @attrs.define
@@ -169,7 +162,9 @@ class _Tally:
     transactions: int = 0
     valid_npi: int = 0
     aaa: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    pairs: collections.Counter[tuple[str, str, str]] = attrs.field(factory=collections.Counter)
+    #: (submitter, NPI, beneficiary, day): the total's groups are per submitter too (two
+    #: submitters' inquiries do not add up to a repeat neither made).
+    pairs: collections.Counter[tuple[str, str, str, str]] = attrs.field(factory=collections.Counter)
     a7: int = 0
     latencies: array.array[float] = attrs.field(factory=lambda: array.array("d"))
 
@@ -184,18 +179,20 @@ class _Tally:
                 self.aaa[code] += 1
             self.a7 += "A7" in record.service_types
         if self.count_pairs and record.mbi_hash and record.npi:
-            self.pairs[(record.npi, record.mbi_hash, record.day)] += 1
+            self.pairs[(record.submitter, record.npi, record.mbi_hash, record.day)] += 1
         self.latencies.append(record.latency)
 
     def figures(self, repeat_limit: int, groups: Iterable[RepeatGroup] | None = None) -> Figures:
         """The figures; the repeats from ``groups`` (the database's) when given, else from the pairs."""
         if groups is not None:
-            over = [((g.npi, g.mbi_hash, g.day), g.inquiries) for g in groups if g.inquiries > repeat_limit]
+            over = [
+                ((g.submitter, g.npi, g.mbi_hash, g.day), g.inquiries) for g in groups if g.inquiries > repeat_limit
+            ]
         else:
             over = [(key, n) for key, n in self.pairs.items() if n > repeat_limit]
         repeats = tuple(
             Repeat(npi, hashed[:HASH_SHOWN], day, n)
-            for (npi, hashed, day), n in sorted(over, key=lambda item: (-item[1], item[0]))
+            for (_, npi, hashed, day), n in sorted(over, key=lambda item: (-item[1], item[0][1:], item[0][0]))
         )
         return Figures(
             self.requests,
@@ -257,9 +254,7 @@ def build_report(
     def groups(submitter: str | None = None, npi: str | None = None) -> list[RepeatGroup] | None:
         if repeats is None:
             return None
-        if submitter is None:
-            return list(repeats.overall)
-        return [g for g in repeats.per_submitter if g.submitter == submitter and npi in (None, g.npi)]
+        return [g for g in repeats.groups if submitter in (None, g.submitter) and npi in (None, g.npi)]
 
     reports = tuple(
         SubmitterReport(

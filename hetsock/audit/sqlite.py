@@ -332,11 +332,8 @@ class SqliteAuditDatabase:
         until: float | None = None,
         submitter: str | None = None,
         limit: int,
-        per_submitter: bool,
     ) -> list[RepeatGroup]:
-        query, args = repeat_groups_query(
-            "?", since=since, until=until, submitter=submitter, limit=limit, per_submitter=per_submitter
-        )
+        query, args = repeat_groups_query("?", since=since, until=until, submitter=submitter, limit=limit)
         with self._lock:
             rows = self._run(query, *args).fetchall()
         return [RepeatGroup(str(s), str(n), str(h), str(d), int(c)) for s, n, h, d, c in rows]
