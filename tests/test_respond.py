@@ -341,6 +341,29 @@ def test_review_reproducers_get_replies(store: SqliteStore, old: bytes, new: byt
     assert reply.kind is kind
 
 
+def test_a_backslash_terminator_with_line_breaks_gets_its_271(store: SqliteStore) -> None:
+    # The line-break check once handed the terminator to re.sub as a template: "\\" raised.
+    specimen = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes()
+    data = specimen.replace(b"~", b"\\\r\n")
+    context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")
+    assert respond(data, context).kind is ReplyKind.ELIGIBILITY
+
+
+def test_the_x12_profile_still_reads_past_a_ta1_before_the_group(store: SqliteStore) -> None:
+    # Answering one inquiry per interchange under x12 keeps the profile's other allowances.
+    text = specimen_like_x12()
+    at = text.index(b"GS*")
+    with_ta1 = text[:at] + b"TA1*000000041*261122*0735*A*000~" + text[at:]
+    context = Context(Services(REGISTRY, store, rules=Rules.x12()), NOW, ControlNumbers(1), "127.0.0.1")
+    assert respond(text, context).kind is ReplyKind.ELIGIBILITY
+    assert respond(with_ta1, context).kind is ReplyKind.ELIGIBILITY
+
+
+def specimen_like_x12() -> bytes:
+    request = InquiryRequest(mbi=fx.DOE_JANE.mbi, last_name="DOE", first_name="JANE", npi=fx.LINKED_NPI)
+    return build_270(request, now=NOW, control=ControlNumbers(41)).encode("latin-1")
+
+
 def test_question_mark_delimiters_get_replies(store: SqliteStore) -> None:
     question = (Path(__file__).parent / "data" / "hets" / "specimen.270").read_bytes().replace(b"*", b"?")
     context = Context(Services(REGISTRY, store), NOW, ControlNumbers(1), "127.0.0.1")

@@ -118,7 +118,7 @@ def read_interchange_untrusted(data: bytes | str, rules: Rules) -> Interchange:
 def _split_groups(body: list[Segment], header: IsaHeader, rules: Rules) -> tuple[Group, ...]:
     groups: list[Group] = []
     index = 0
-    if not rules.single_inquiry:
+    if rules.ta1_before_groups:
         # X12 lets TA1 segments stand between ISA and the first GS (an acknowledgment of an
         # interchange); the plain X12 profile reads past them. HETS takes none.
         while index < len(body) and body[index].elements[0] == "TA1":

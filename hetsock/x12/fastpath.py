@@ -151,7 +151,8 @@ def is_clean_text(text: str, d: Delimiters) -> bool:
     pattern = _line_breaks_after_terminator(d)
     if pattern is None or ("\r" not in text and "\n" not in text):
         return False
-    return allowed.issuperset(pattern.sub(d.segment, text))
+    terminator = d.segment  # a function, not a template: a backslash terminator is no escape
+    return allowed.issuperset(pattern.sub(lambda _: terminator, text))
 
 
 def _any_char(d: Delimiters) -> str:

@@ -30,8 +30,11 @@ class Rules:
     allow_credentials: bool = False
     #: GS02 must equal ISA06 and GS03 must equal ISA08.
     group_ids_match_interchange: bool = True
-    #: HETS: one GS, one ST, one 2000C/2100C subscriber and no 2000D dependent loop.
+    #: HETS: one GS, one ST, one 2000C/2100C subscriber and no 2000D dependent loop (and so the
+    #: subscriber is the patient: 2110C, the EQ, is required).
     single_inquiry: bool = True
+    #: Plain X12: TA1 segments may stand between ISA and the first GS (HETS takes none).
+    ta1_before_groups: bool = False
 
     @classmethod
     def hets(cls, receiver_id: str = "CMS") -> Rules:
@@ -47,4 +50,5 @@ class Rules:
             allow_credentials=True,
             group_ids_match_interchange=False,
             single_inquiry=False,
+            ta1_before_groups=True,
         )
