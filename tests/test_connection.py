@@ -517,6 +517,25 @@ async def test_a_refused_peer_does_not_take_the_submitters_slot(store: SqliteSto
         nursery.cancel_scope.cancel()
 
 
+async def test_a_usage_the_submitter_may_not_send_takes_no_slot(store: SqliteStore) -> None:
+    registry = Registry.from_dict(
+        {"submitter": [{"id": "DEMO0001", "npis": ["1234567893"], "connection_limit": 1, "usage": ["P"]}]}
+    )
+    state = make_state(store, registry=registry)
+    test_usage = SPECIMEN.replace(b"*0*P*", b"*0*T*", 1)
+    assert test_usage != SPECIMEN
+    async with trio.open_nursery() as nursery:
+        refused, _ = await open_connection(nursery, state)
+        await refused.send(test_usage)  # ISA15 T from a submitter allowed only P
+        assert error_code(await refused.reply()) == "SBY00502"
+        assert state.by_submitter == {}
+        legitimate, _ = await open_connection(nursery, state)
+        await legitimate.send(SPECIMEN)
+        assert reply_kind(await legitimate.reply()) == "271"
+        assert state.by_submitter == {"DEMO0001": 1}
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_bug_in_one_connection_closes_only_that_connection(
     store: SqliteStore, recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:

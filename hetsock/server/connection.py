@@ -274,12 +274,12 @@ class Connection:
         """Count this connection against the first known submitter it names that may send from
         it (see :meth:`ServerState.claim_submitter`); whether that is over the submitter's
         connection limit."""
-        sender_id = glance_untrusted(payload).sender_id
-        if not sender_id:
+        glance = glance_untrusted(payload)
+        if not glance.sender_id:
             return False
-        claimed = self.state.claim_submitter(sender_id, self.info.peer_host, self.certificate)
+        claimed = self.state.claim_submitter(glance.sender_id, self.info.peer_host, self.certificate, glance.usage)
         if claimed:
-            self.submitter_id = sender_id
+            self.submitter_id = glance.sender_id
         return claimed is False
 
     async def _respond(self, payload: bytes, now: dt.datetime) -> Reply:

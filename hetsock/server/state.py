@@ -155,15 +155,21 @@ class ServerState:
         if submitter_id is not None:
             _decrement(self.by_submitter, submitter_id)
 
-    def claim_submitter(self, submitter_id: str, peer_address: str, certificate: str | None) -> bool | None:
+    def claim_submitter(
+        self, submitter_id: str, peer_address: str, certificate: str | None, usage: str = ""
+    ) -> bool | None:
         """Count a connection (from ``peer_address``, with the TLS client certificate whose
-        fingerprint is ``certificate``) against a submitter: ``True`` if within its limit
-        (counted), ``False`` if over it (not counted), ``None`` if the registry does not know it or
-        it may not send from this connection (suspended, or an address or certificate it does not
-        allow): not counted, its requests get SBY00502."""
+        fingerprint is ``certificate``, whose first message says ISA15 ``usage``) against a
+        submitter: ``True`` if within its limit (counted), ``False`` if over it (not counted),
+        ``None`` if the registry does not know it or it may not send this from this connection
+        (suspended, or an address, certificate or usage it does not allow): not counted, its
+        requests get SBY00502. A usage that cannot be read is judged with the request."""
         submitter = self.services.registry.get(submitter_id)
         if submitter is None or not (
-            submitter.active and submitter.allows_address(peer_address) and submitter.allows_certificate(certificate)
+            submitter.active
+            and submitter.allows_address(peer_address)
+            and submitter.allows_certificate(certificate)
+            and (not usage or usage in submitter.usage)
         ):
             return None
         if self.by_submitter[submitter_id] >= submitter.connection_limit:

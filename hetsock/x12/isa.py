@@ -244,18 +244,20 @@ def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
 
 @attrs.frozen
 class EnvelopeGlance:
-    """What can be read of an interchange's ISA without judging it: ISA06 and ISA13, blanks removed."""
+    """What can be read of an interchange's ISA without judging it: ISA06 and ISA13, blanks
+    removed, and ISA15 (``P`` or ``T``)."""
 
     sender_id: str = ""
     control_number: str = ""
+    usage: str = ""
 
 
 _NO_GLANCE = EnvelopeGlance()
 
 
 def glance_untrusted(data: bytes) -> EnvelopeGlance:
-    """ISA06 (the submitter) and ISA13 (the trace ID for errors) of ``data``, read from the fixed
-    ISA layout; empty strings where they cannot be read. Never raises; looks at 106 bytes at most."""
+    """ISA06 (the submitter), ISA13 (the trace ID for errors) and ISA15 of ``data``, read from the
+    fixed ISA layout; empty strings where they cannot be read. Never raises; looks at 106 bytes at most."""
     start = 0
     while start < len(data) and data[start] in b"\r\n\t ":
         start += 1
@@ -267,7 +269,9 @@ def glance_untrusted(data: bytes) -> EnvelopeGlance:
         return _NO_GLANCE
     sender = elements[6].decode("latin-1").strip()
     control = elements[13].decode("latin-1")
+    usage = elements[15].decode("latin-1")
     return EnvelopeGlance(
         sender if sender.isascii() and sender.isalnum() else "",
         control if len(control) == 9 and control.isdigit() else "",
+        usage if usage in ("P", "T") else "",
     )
