@@ -208,7 +208,7 @@ def test_isa06_starting_with_the_terminator_gets_a_ta1_not_an_exception() -> Non
     decision = check_270(mutated, rules=Rules.hets(), now=NOW, control=ControlNumbers(1))
     assert isinstance(decision, Rejected)
     assert decision.kind == "TA1"
-    assert decision.note is Ta1Note.INVALID_CONTENT
+    assert decision.note is Ta1Note.INVALID_SENDER_ID  # a delimiter in ISA06 is not data
     _same_decision(mutated.encode("latin-1"), Rules.hets())
 
 

@@ -81,10 +81,11 @@ def test_glance_never_fails(data: bytes) -> None:
     assert isinstance(glance_untrusted(data), EnvelopeGlance)
 
 
-def test_glance_reads_isa06_and_isa13() -> None:
-    assert glance_untrusted(b"\r\n" + SPECIMEN) == EnvelopeGlance("DEMO0001", "000005014")
+def test_glance_reads_isa06_isa13_and_isa15() -> None:
+    assert glance_untrusted(b"\r\n" + SPECIMEN) == EnvelopeGlance("DEMO0001", "000005014", "P")
     assert glance_untrusted(SPECIMEN[:105]) == EnvelopeGlance()
     assert glance_untrusted(SPECIMEN.replace(b"000005014", b"00000501X", 1)).control_number == ""
+    assert glance_untrusted(SPECIMEN.replace(b"*0*P*", b"*0*X*", 1)).usage == ""
 
 
 @given(st.binary(max_size=400), st.sampled_from([Mode.WRAPPED, Mode.BARE]))

@@ -221,13 +221,17 @@ def _check_isa_values(header: IsaHeader, rules: Rules) -> None:
         raise fail(Ta1Note.INVALID_SECURITY_VALUE, "ISA04 must be blank")
     if e[5] not in rules.id_qualifiers:
         raise fail(Ta1Note.INVALID_SENDER_QUALIFIER, "ISA05 is not an accepted qualifier")
-    if not e[6].strip(" ") or e[6][0] == " ":
-        raise fail(Ta1Note.INVALID_SENDER_ID, "ISA06 is blank or starts with a blank")
+    # ISA06 and ISA08 are echoed (swapped) in every reply's ISA: a delimiter in either, which
+    # their fixed width lets through, is not data (X12 keeps delimiters out of data).
+    d = header.delimiters
+    delimiters = (d.repetition, d.component, d.segment)
+    if not e[6].strip(" ") or e[6][0] == " " or any(c in e[6] for c in delimiters):
+        raise fail(Ta1Note.INVALID_SENDER_ID, "ISA06 is blank, starts with a blank or holds a delimiter")
     if e[7] not in rules.id_qualifiers:
         raise fail(Ta1Note.INVALID_RECEIVER_QUALIFIER, "ISA07 is not an accepted qualifier")
     receiver = e[8].rstrip(" ")
-    if not receiver or e[8][0] == " ":
-        raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is blank or starts with a blank")
+    if not receiver or e[8][0] == " " or any(c in e[8] for c in delimiters):
+        raise fail(Ta1Note.INVALID_RECEIVER_ID, "ISA08 is blank, starts with a blank or holds a delimiter")
     if rules.receiver_ids is not None and receiver not in rules.receiver_ids:
         raise fail(Ta1Note.UNKNOWN_RECEIVER_ID, "ISA08 is not this system's receiver ID")
     if not is_yymmdd(e[9]):
