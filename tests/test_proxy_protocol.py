@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import ipaddress
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from serving import REGISTRY, ROOT, SPECIMEN, Recorder, ReplyReader, error_code,
 
 from hetsock.config import Config, EligibilityConfig, ServerConfig
 from hetsock.eligibility.store.sqlite import SqliteStore
-from hetsock.pipeline import Services
+from hetsock.pipeline import Context, Reply, Services, respond
 from hetsock.server.listener import Server, serve
 from hetsock.wire.framing import Mode, wrap
 from hetsock.wire.proxy import (
@@ -182,18 +181,35 @@ async def test_sockets_waiting_for_their_header_are_bounded(store: SqliteStore) 
 
 
 async def test_a_header_arriving_after_shutdown_began_is_not_served(store: SqliteStore) -> None:
+    answering = trio.Event()
+    release = trio.Event()
+
+    async def slow(payload: bytes, context: Context) -> Reply:
+        answering.set()
+        await release.wait()
+        return respond(payload, context)
+
+    config = Config(
+        eligibility=EligibilityConfig(registry=ROOT / "config" / "submitters.toml"),
+        server=ServerConfig(proxy_protocol=True, grace_period=5.0),
+    )
     async with trio.open_nursery() as nursery:
-        server = await start(nursery, store, grace_period=5.0)
+        server: Server = await nursery.start(
+            functools.partial(serve, config, Services(REGISTRY, store), port=0, responder=slow)
+        )
         busy = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
         await busy.send(b"PROXY TCP4 127.0.0.8 127.0.0.1 5555 7270\r\n", framed=True)
+        await busy.send(SPECIMEN)
+        await answering.wait()  # busy is being answered: the shutdown waits for it
         late = ReplyReader(await trio.open_tcp_stream("127.0.0.1", server.port))
-        await wait_for(lambda: server.state.setting_up == 1 and bool(server.connections))
-        server.shutdown()  # busy is open (idle), late is still waiting for its header
+        await wait_for(lambda: server.state.setting_up == 1)
+        server.shutdown()
         await wait_for(lambda: server.state.shutting_down, interval=0.001)
-        with contextlib.suppress(trio.BrokenResourceError):  # it may be closed already
-            await late.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n" + wrap(SPECIMEN, Mode.WRAPPED), framed=True)
+        await late.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n" + wrap(SPECIMEN, Mode.WRAPPED), framed=True)
         with trio.fail_after(5):
-            await late.closed()
+            await late.closed()  # closed once its header is read, with no reply
+        release.set()
+        assert reply_kind(await busy.reply()) == "271"  # the request in progress is answered
+        with trio.fail_after(5):
             await busy.closed()
     assert server.stats.accepted == 1  # busy only: late never became a connection
-    assert not server.stats.replies

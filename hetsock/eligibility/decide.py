@@ -20,9 +20,10 @@ loop   AAA03  when
 =====  =====  ==========================================================================
 
 Names match the way HETS stores them: case-insensitive, with hyphens, apostrophes, periods and
-spaces removed before comparing, and a suffix (JR, SR, II, III, IV) in the last name or in NM107,
-or joined to the last name. A suffix sent or stored on one side only is tolerated; suffixes on
-both sides must agree (``SR`` sent for a ``JR`` on record is AAA 73). AAA04 is ``C`` (correct
+spaces removed before comparing, and a suffix (JR, SR, II, III, IV) as the last word of the
+last name or in NM107. A suffix sent or stored on one side only is tolerated; suffixes on both
+sides must agree (``SR`` sent for a ``JR`` on record is AAA 73). A suffix joined to the name
+(``DOEJR``) is not read as one: it matches only a name and suffix that read the same joined. AAA04 is ``C`` (correct
 and resubmit), or ``R`` (resubmission allowed) for 42. No date of service means today.
 """
 
