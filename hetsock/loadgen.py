@@ -138,6 +138,10 @@ class LoadResult:
         return float(self.histogram.get_value_at_percentile(fraction * 100)) / 1000
 
 
+class SetupError(Exception):
+    """The run cannot start: its connections cannot be created (too many open files, say)."""
+
+
 class _State:
     DOWN, CONNECTING, READY = range(3)
 
@@ -261,7 +265,7 @@ class _Run:
         cpu_start = time.process_time()
         try:
             for link in self.links:
-                self._connect(link, now())
+                self._connect(link, now(), first=True)
             self._await_connections(now() + int(self.connect_timeout * 1e9))
             if self.opened is not None:
                 self.opened()
@@ -417,10 +421,20 @@ class _Run:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connect(self, link: _Link, stamp: int) -> None:
+    def _connect(self, link: _Link, stamp: int, *, first: bool = False) -> None:
         assert self.address is not None
         family, sockaddr = self.address
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as error:  # out of file descriptors, most likely
+            if first:
+                hint = " (see ulimit -n)" if error.errno in (errno.EMFILE, errno.ENFILE) else ""
+                raise SetupError(
+                    f"cannot create connection {link.number + 1} of {self.connections}: {error.strerror or error}{hint}"
+                ) from None
+            link.state = _State.CONNECTING
+            self._connect_failed(link, f"connect-{_errno_name(error)}", stamp, registered=False)
+            return
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = sock.connect_ex(sockaddr)

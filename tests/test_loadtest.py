@@ -431,3 +431,80 @@ def test_an_unreadable_reply_is_resent_on_a_new_connection() -> None:
     requests = build_report({}, result, kinds={}, aaa_codes={})["requests"]
     assert requests == {"sent": 3, "answered": 3, "without_reply": 0, "not_sent": 0}
     assert (result.errors["bad-framing"], result.connections["resent"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rate", "nan"], "--rate: must be a finite number"),
+        (["--rate", "-5"], "--rate: must be a number above 0"),
+        (["--duration", "nan"], "--duration: must be a finite number"),
+        (["--duration", "0"], "--duration: must be a number above 0"),
+        (["--duration", "-1"], "--duration: must be a number above 0"),
+        (["--count", "0"], "--count: must be a whole number above 0"),
+        (["--count", "-5"], "--count: must be a whole number above 0"),
+        (["--beneficiaries", "-5"], "--beneficiaries: must be a whole number above 0"),
+        (["--connections", "0"], "--connections: must be a whole number above 0"),
+        (["--idle-timeout", "-1"], "--idle-timeout: must be a number, 0 or more"),
+        (["--idle-timeout", "inf"], "--idle-timeout: must be a finite number"),
+        (["--port", "70000"], "--port: must be a port number, 1 to 65535"),
+    ],
+)
+def test_bad_values_exit_2_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["loadtest", "--port", "1", "--quiet", *extra])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mix", "hit=nan"], "--mix: each weight must be a finite number, 0 or more"),
+        (["--mix", "hit=inf"], "--mix: each weight must be a finite number, 0 or more"),
+        (["--warmup", "5", "--duration", "1"], "--warmup must be shorter than --duration"),
+        (["--beneficiaries", "99999999999999"], "--beneficiaries must be 1 to 3,240,000,000,000"),
+        (["--json", "/nonexistent/dir/report.json"], "--json: cannot write /nonexistent/dir/report.json"),
+    ],
+)
+def test_impossible_runs_exit_2_before_connecting(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    # (no server on port 1: the arguments are refused before any connection is tried)
+    status = main(["loadtest", "--port", "1", "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert "cannot connect" not in err
+
+
+def test_a_plot_without_matplotlib_is_refused_before_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["loadtest", "--port", "1", "--quiet", "--plot", str(tmp_path / "x.png")]) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+
+
+def test_too_many_connections_for_the_file_limit_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    real_socket = socket.socket
+    made: list[int] = []
+
+    def scarce(*args: Any, **kwargs: Any) -> socket.socket:
+        # one socket for the check that the server is up, two connections, then no descriptors left
+        made.append(1)
+        if len(made) > 3:
+            raise OSError(24, "Too many open files")
+        return real_socket(*args, **kwargs)
+
+    with listener:
+        monkeypatch.setattr(loadgen.socket, "socket", scarce)
+        port = str(listener.getsockname()[1])
+        status = main(["loadtest", "--port", port, "--connections", "5", "--count", "1", "--quiet"])
+    assert status == 2
+    assert "cannot create connection 3 of 5: Too many open files (see ulimit -n)" in capsys.readouterr().err

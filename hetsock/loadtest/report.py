@@ -142,6 +142,15 @@ def report_lines(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def plot_available() -> bool:
+    """Whether :func:`plot` can draw (matplotlib is installed)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def plot(report: Mapping[str, Any], path: Path) -> None:
     """Draw latency over time (p50, p99, max per interval, and replies/s) and the latency
     distribution to ``path`` (PNG). Raises :class:`PlotUnavailableError` without matplotlib."""
