@@ -503,7 +503,7 @@ def test_too_many_connections_for_the_file_limit_exit_2(
         return real_socket(*args, **kwargs)
 
     with listener:
-        monkeypatch.setattr(loadgen.socket, "socket", scarce)
+        monkeypatch.setattr(socket, "socket", scarce)
         port = str(listener.getsockname()[1])
         status = main(["loadtest", "--port", port, "--connections", "5", "--count", "1", "--quiet"])
     assert status == 2
