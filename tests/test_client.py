@@ -478,3 +478,14 @@ async def test_an_answer_before_a_failed_write_wins(autojump_clock: trio.abc.Clo
             assert await client.send_raw(b"HUGE") == refusal
             assert (peers.opened, client.stats.retries, client.connected) == (1, 0, False)
         nursery.cancel_scope.cancel()
+
+
+async def test_protocol_errors_hold_no_reply_bytes(autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        peers = Peers(nursery, fault(send=lambda _: b"SMITH JOHN 1EG4TE5MK73\r\n", then="hang"))
+        async with client_for(peers, Mode.BARE) as client:
+            with pytest.raises(ProtocolError) as error:
+                await client.send(inquiry())
+        assert "byte 0x53" in str(error.value)
+        assert "SMIT" not in str(error.value)
+        nursery.cancel_scope.cancel()
