@@ -24,6 +24,7 @@ from pathlib import Path
 
 import trio
 
+from hetsock import cliargs
 from hetsock.client.connection import DEFAULT_PORT, Client, ClientError, ClientSettings
 from hetsock.client.explain import explain, segment_lines
 from hetsock.client.reply import Reply, ReplyKind
@@ -59,9 +60,13 @@ class UsageError(Exception):
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument("--host", default="127.0.0.1", help="the server (default 127.0.0.1)")
-    group.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"its port (default {DEFAULT_PORT})")
+    group.add_argument(
+        "--port", type=cliargs.port, default=DEFAULT_PORT, help=f"its port, 1 to 65535 (default {DEFAULT_PORT})"
+    )
     group.add_argument("--bare", action="store_true", help="send bare X12 (default: the HETS transmission wrapper)")
-    group.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply (default 30)")
+    group.add_argument(
+        "--timeout", type=cliargs.positive_number, default=30.0, help="seconds to wait for each reply (default 30)"
+    )
 
 
 def add_client_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

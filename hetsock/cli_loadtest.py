@@ -27,10 +27,10 @@ from typing import Any
 
 import orjson
 
-from hetsock import loadgen
+from hetsock import cliargs, loadgen
 from hetsock.cli_seed import DEFAULT_SEED
 from hetsock.client.reply import summarize_untrusted
-from hetsock.config import Config, ConfigError
+from hetsock.config import MAX_DEMO_BENEFICIARIES, Config, ConfigError
 from hetsock.eligibility import fixtures
 from hetsock.loadtest.mix import (
     DEFAULT_WEIGHTS,
@@ -41,7 +41,7 @@ from hetsock.loadtest.mix import (
     sample_population,
     verify,
 )
-from hetsock.loadtest.report import PlotUnavailableError, build_report, plot, report_lines
+from hetsock.loadtest.report import PlotUnavailableError, build_report, plot, plot_available, report_lines
 from hetsock.wire.framing import Mode
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
@@ -53,19 +53,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_argument_group("target")
     target.add_argument("--config", type=Path, default=None, help="the server's configuration (for host, port, store)")
     target.add_argument("--host", default=None, help="server address (default: the config's, 127.0.0.1)")
-    target.add_argument("--port", type=int, default=None, help="server port (default: the config's, 7270)")
+    target.add_argument("--port", type=cliargs.port, default=None, help="server port (default: the config's, 7270)")
     target.add_argument("--bare", action="store_true", help="bare X12 instead of the HETS wrapper")
     load = parser.add_argument_group("load")
-    load.add_argument("--connections", type=int, default=16, help="persistent connections (default 16)")
+    positive = cliargs.positive_number
     load.add_argument(
-        "--rate", type=float, default=None, help="open loop: requests per second (default: closed loop, no rate)"
+        "--connections", type=cliargs.positive_integer, default=16, help="persistent connections (default 16)"
     )
-    load.add_argument("--duration", type=float, default=None, help="seconds to run (default 10 unless --count)")
-    load.add_argument("--count", type=int, default=None, help="requests to send (ends the run if reached first)")
-    load.add_argument("--warmup", type=float, default=0.0, help="seconds not counted at the start (closed loop)")
+    load.add_argument(
+        "--rate", type=positive, default=None, help="open loop: requests per second (default: closed loop, no rate)"
+    )
+    load.add_argument("--duration", type=positive, default=None, help="seconds to run (default 10 unless --count)")
+    load.add_argument(
+        "--count", type=cliargs.positive_integer, default=None, help="requests to send (ends the run if reached first)"
+    )
+    load.add_argument(
+        "--warmup",
+        type=cliargs.non_negative_number,
+        default=0.0,
+        help="seconds not counted at the start (closed loop; less than --duration)",
+    )
     load.add_argument(
         "--idle-timeout",
-        type=float,
+        type=cliargs.non_negative_number,
         default=None,
         help="replace a connection unused this long before using it (default: 90%% of the config's idle_timeout, "
         "4.5 s; 0: never)",
@@ -74,9 +84,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mix.add_argument(
         "--mix", default=describe_weights(DEFAULT_WEIGHTS), help="CATEGORY=WEIGHT,... (default: %(default)s)"
     )
-    mix.add_argument("--beneficiaries", type=int, default=None, help="the store's population (default: the config's)")
+    mix.add_argument(
+        "--beneficiaries",
+        type=cliargs.positive_integer,
+        default=None,
+        help="the store's population (default: the config's)",
+    )
     mix.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"the store's seed (default {DEFAULT_SEED})")
-    mix.add_argument("--pool", type=int, default=2000, help="distinct requests, sent in turn (default 2000)")
+    mix.add_argument(
+        "--pool", type=cliargs.positive_integer, default=2000, help="distinct requests, sent in turn (default 2000)"
+    )
     mix.add_argument("--mix-seed", type=int, default=1, help="seed of the draw (default 1)")
     mix.add_argument("--submitter", default=fixtures.SUBMITTER, help="ISA06/GS02 (default DEMO0001)")
     mix.add_argument("--npi", default=fixtures.LINKED_NPI, help="an NPI linked to the submitter")
@@ -84,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", type=Path, default=None, help="write the report as JSON")
     out.add_argument("--plot", type=Path, default=None, help="draw latency over time and its distribution (PNG)")
     out.add_argument("--quiet", action="store_true", help="no progress line")
-    out.add_argument("--progress-interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    out.add_argument("--progress-interval", type=positive, default=1.0, help=argparse.SUPPRESS)
 
 
 def add_loadtest_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,6 +129,38 @@ def _progress_printer(stream: Any) -> Callable[[loadgen.Progress], None]:
     return show
 
 
+def _load_problem(args: argparse.Namespace, duration: float | None, beneficiaries: int) -> str | None:
+    """What makes the run's extent or population impossible (argparse has checked each value's range)."""
+    if duration is not None and args.warmup >= duration:
+        return "--warmup must be shorter than --duration (the run would count nothing)"
+    if beneficiaries > MAX_DEMO_BENEFICIARIES:
+        return f"--beneficiaries must be 1 to {MAX_DEMO_BENEFICIARIES:,}"
+    return None
+
+
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Checked before the run, so that a run's report is never lost at its end."""
+    if args.plot is not None and not plot_available():
+        return "--plot needs matplotlib, an optional extra: pip install 'hetsock[plot]' (or pip install matplotlib)"
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path is not None and (reason := _unwritable(path)):
+            return f"{option}: cannot write {path}: {reason}"
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or None (a file created to find out is removed again)."""
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    if not existed:
+        path.unlink()
+    return None
+
+
 def _cmd_loadtest(args: argparse.Namespace) -> int:
     try:
         config = Config.load(args.config)
@@ -123,8 +172,9 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else config.server.port
     beneficiaries = args.beneficiaries or config.store.demo_beneficiaries
     duration = args.duration if args.duration is not None or args.count is not None else 10.0
-    if args.connections < 1 or (args.rate is not None and args.rate <= 0) or args.pool < 1:
-        print("hetsock loadtest: --connections and --pool must be at least 1, --rate positive", file=sys.stderr)
+    problem = _output_problem(args) or _load_problem(args, duration, beneficiaries)
+    if problem:
+        print(f"hetsock loadtest: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         socket.create_connection((host, port), timeout=5).close()
@@ -158,21 +208,25 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
             samples.append(f"{expect.correlation or 'no trace'}: {problem}")
         return problem
 
-    result = loadgen.run(
-        port,
-        payloads(mix),
-        connections=args.connections,
-        rate=args.rate,
-        seconds=duration,
-        count=args.count,
-        warmup=args.warmup,
-        host=host,
-        mode=mode,
-        observe=observe,
-        progress=None if args.quiet else _progress_printer(sys.stderr),
-        progress_interval=args.progress_interval,
-        idle_timeout=config.server.idle_timeout * 0.9 if args.idle_timeout is None else args.idle_timeout,
-    )
+    try:
+        result = loadgen.run(
+            port,
+            payloads(mix),
+            connections=args.connections,
+            rate=args.rate,
+            seconds=duration,
+            count=args.count,
+            warmup=args.warmup,
+            host=host,
+            mode=mode,
+            observe=observe,
+            progress=None if args.quiet else _progress_printer(sys.stderr),
+            progress_interval=args.progress_interval,
+            idle_timeout=config.server.idle_timeout * 0.9 if args.idle_timeout is None else args.idle_timeout,
+        )
+    except loadgen.SetupError as error:
+        print(f"hetsock loadtest: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if not args.quiet and sys.stderr.isatty():
         sys.stderr.write("\n")
     loop = f"open loop at {args.rate:g} requests/s" if args.rate else "closed loop"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from hetsock.eligibility import synth
 from hetsock.eligibility.store import is_postgres_dsn
 from hetsock.maintenance import MaintenanceError, MaintenanceSchedule
 from hetsock.tomlfile import read_toml
@@ -64,6 +66,10 @@ DEFAULT_PORT = 7270
 #: Most worker processes per instance: each numbers its replies' ISA13 in its own block, and an
 #: instance has ten (see ``hetsock.server.state.CONTROL_BLOCK``).
 MAX_WORKERS = 10
+#: The date-of-service window's bounds (months either side of the day received): ten years.
+MAX_MONTHS = 120
+#: The most beneficiaries the demo generator can make (distinct MBIs).
+MAX_DEMO_BENEFICIARIES = synth.MBI_SPACE // 4
 
 
 @attrs.frozen
@@ -214,8 +220,12 @@ class Config:
             raise ConfigError(f"{source}: [x12] must be a table")
         receiver_id = section.get("receiver_id", "CMS")
         profile = section.get("profile", "hets")
-        if not isinstance(receiver_id, str) or not 2 <= len(receiver_id) <= 15 or not receiver_id.isalnum():
-            raise ConfigError(f"{source}: x12.receiver_id must be 2 to 15 letters or digits")
+        if (
+            not isinstance(receiver_id, str)
+            or not 2 <= len(receiver_id) <= 15
+            or not (receiver_id.isascii() and receiver_id.isalnum())
+        ):
+            raise ConfigError(f"{source}: x12.receiver_id must be 2 to 15 ASCII letters or digits")
         if profile not in ("hets", "x12"):
             raise ConfigError(f'{source}: x12.profile must be "hets" or "x12"')
         store = _section(raw, "store", source)
@@ -231,12 +241,12 @@ class Config:
             X12Config(receiver_id=receiver_id, profile=profile),
             StoreConfig(
                 path=Path(_typed(store, "path", str, "data/hetsock.sqlite3", source)),
-                demo_beneficiaries=_positive(store, "demo_beneficiaries", 100_000, source),
+                demo_beneficiaries=_positive(store, "demo_beneficiaries", 100_000, source, most=MAX_DEMO_BENEFICIARIES),
                 dsn=_typed(store, "dsn", str, "", source).strip(),
             ),
             EligibilityConfig(
-                months_back=_positive(eligibility, "months_back", 12, source),
-                months_forward=_positive(eligibility, "months_forward", 4, source),
+                months_back=_positive(eligibility, "months_back", 12, source, most=MAX_MONTHS),
+                months_forward=_positive(eligibility, "months_forward", 4, source, most=MAX_MONTHS),
                 registry=Path(_typed(eligibility, "registry", str, "config/submitters.toml", source)),
             ),
             _server(_section(raw, "server", source), source),
@@ -261,7 +271,7 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
     defaults = ServerConfig()
     host = _typed(section, "host", str, defaults.host, source)
     port = _typed(section, "port", int, defaults.port, source)
-    if not 0 <= port <= 65535:
+    if isinstance(port, bool) or not 0 <= port <= 65535:
         raise ConfigError(f"{source}: port must be 0 to 65535")
     size = _positive(section, "max_message_size", defaults.max_message_size, source)
     if size < 106:
@@ -279,6 +289,8 @@ def _server(section: dict[str, Any], source: str) -> ServerConfig:
         if not isinstance(trusted, list):
             raise TypeError("not a list")
         for cidr in trusted:
+            if not isinstance(cidr, str):
+                raise TypeError("each must be a string")
             ipaddress.ip_network(cidr, strict=False)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{source}: trusted_proxies must be a list of CIDRs ({error})") from error
@@ -375,8 +387,8 @@ def _metrics(section: dict[str, Any], source: str) -> MetricsConfig:
 
 def _seconds(section: dict[str, Any], key: str, default: float, source: str) -> float:
     value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{source}: {key} must be a positive number of seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{source}: {key} must be a positive (finite) number of seconds")
     return float(value)
 
 
@@ -394,8 +406,10 @@ def _typed(section: dict[str, Any], key: str, kind: type, default: Any, source: 
     return value
 
 
-def _positive(section: dict[str, Any], key: str, default: int, source: str) -> int:
+def _positive(section: dict[str, Any], key: str, default: int, source: str, *, most: int | None = None) -> int:
     value = _typed(section, key, int, default, source)
     if isinstance(value, bool) or value < 1:
         raise ConfigError(f"{source}: {key} must be a positive integer")
+    if most is not None and value > most:
+        raise ConfigError(f"{source}: {key} must be 1 to {most:,}")
     return int(value)

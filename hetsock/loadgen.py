@@ -22,7 +22,9 @@ Theory of operation
 Requests are taken from ``requests`` in turn (the caller builds a pool; ``observe(index, reply)``
 gets the pool index of the request a reply answers and returns ``None`` or what is wrong with the
 reply). A run ends after ``seconds`` or after ``count`` requests, whichever comes first, then waits
-up to ``drain_timeout`` for the replies still due (those that never come count as ``no-reply``).
+up to ``drain_timeout`` for the replies still due: a request sent whose reply never comes counts
+as ``no-reply``; one still queued then (open loop: it arrived, but no connection was free to send
+it) was never sent and counts in :attr:`LoadResult.not_sent`, not as a request without a reply.
 
 Connections come and go: a connection the server closes while nothing is due on it (the 5-second
 idle rule, a restart) is reopened at once (``idle-closed``); one that drops while a reply is due
@@ -32,6 +34,9 @@ back-off of 50 ms doubling to 2 s (with jitter, so a restarted server is not hit
 Connect failures count in :attr:`LoadResult.errors`, reopenings in :attr:`LoadResult.connections`.
 With ``idle_timeout``, a connection left unused that long is replaced before it is used again
 (``idle-replaced``), as a vendor's client does rather than race the server's idle close.
+Bytes that cannot be read as replies close the connection, which is then reopened: with a reply
+due, as ``bad-framing`` (its request is sent again, like a drop); on a connection with nothing due
+(the server sent something unasked), as ``unasked-bytes``, which loses no request.
 
 Latencies go into an HDR histogram (microseconds, 3 significant digits) for the whole run and one
 per ``progress_interval``; each interval's figures are kept (:attr:`LoadResult.timeline`) and
@@ -103,8 +108,11 @@ class LoadResult:
     """What a run saw."""
 
     seconds: float = 0.0
+    #: Requests written (each once, however often resent), after the warm-up.
     sent: int = 0
     replies: int = 0
+    #: Open loop: requests that arrived but were still queued, never sent, when the run ended.
+    not_sent: int = 0
     #: Latencies in microseconds of the replies counted (after the warm-up).
     histogram: HdrHistogram = attrs.field(factory=new_histogram, repr=False)
     #: Transport errors by kind: connect failures, resets, unreadable replies, requests never answered.
@@ -128,6 +136,10 @@ class LoadResult:
         if fraction >= 1.0:
             return float(self.histogram.get_max_value()) / 1000
         return float(self.histogram.get_value_at_percentile(fraction * 100)) / 1000
+
+
+class SetupError(Exception):
+    """The run cannot start: its connections cannot be created (too many open files, say)."""
 
 
 class _State:
@@ -253,7 +265,7 @@ class _Run:
         cpu_start = time.process_time()
         try:
             for link in self.links:
-                self._connect(link, now())
+                self._connect(link, now(), first=True)
             self._await_connections(now() + int(self.connect_timeout * 1e9))
             if self.opened is not None:
                 self.opened()
@@ -293,7 +305,7 @@ class _Run:
                 if not due:
                     break
                 if stamp >= stopped_at + int(self.drain_timeout * 1e9):
-                    result.errors["no-reply"] += len(self.queue) + sum(1 for k in self.links if k.in_flight)
+                    self._give_up_on_the_rest()
                     break
             for link in self.links:
                 if link.state == _State.DOWN and link.retry_at <= stamp:
@@ -318,6 +330,18 @@ class _Run:
         end = stopped_at if stopped_at is not None else now()
         result.seconds = max(0.0, (end - counting_from) / 1e9)
         self._tick(now(), start, final=True)
+
+    def _give_up_on_the_rest(self) -> None:
+        """The drain ran out: requests sent and unanswered have no reply; queued ones were never sent."""
+        in_flight = [(link.in_flight, True) for link in self.links if link.in_flight is not None]
+        queued = [(pending, pending.resends > 0) for pending in self.queue]
+        for pending, was_sent in in_flight + queued:
+            if pending.intended < self.counting_from:
+                continue  # (the warm-up's requests are not counted)
+            if was_sent:
+                self.result.errors["no-reply"] += 1
+            else:
+                self.result.not_sent += 1
 
     def _next_index(self) -> int:
         index = self.issued % len(self.framed)
@@ -397,10 +421,20 @@ class _Run:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connect(self, link: _Link, stamp: int) -> None:
+    def _connect(self, link: _Link, stamp: int, *, first: bool = False) -> None:
         assert self.address is not None
         family, sockaddr = self.address
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as error:  # out of file descriptors, most likely
+            if first:
+                hint = " (see ulimit -n)" if error.errno in (errno.EMFILE, errno.ENFILE) else ""
+                raise SetupError(
+                    f"cannot create connection {link.number + 1} of {self.connections}: {error.strerror or error}{hint}"
+                ) from None
+            link.state = _State.CONNECTING
+            self._connect_failed(link, f"connect-{_errno_name(error)}", stamp, registered=False)
+            return
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = sock.connect_ex(sockaddr)
@@ -452,6 +486,10 @@ class _Run:
         self.result.connections["dropped"] += 1
         if kind != "closed-by-server":
             self.result.errors[kind] += 1
+        self._resend(pending)
+
+    def _resend(self, pending: _Pending) -> None:
+        """A request whose connection failed goes first in the queue again (or is given up)."""
         pending.resends += 1
         if pending.resends > self.max_resends:
             self.result.errors["gave-up"] += 1
@@ -524,10 +562,14 @@ class _Run:
                 if link.state == _State.READY:
                     self.free.append(link)
             elif isinstance(event, ReplyFramingError):
-                result.errors["bad-framing"] += 1
+                # The connection's byte stream cannot be trusted: replace it. A request due on it is
+                # sent again; bytes on a connection with nothing due cost no request.
                 pending, link.in_flight = link.in_flight, None
+                result.errors["bad-framing" if pending is not None else "unasked-bytes"] += 1
                 self._close(link)
                 link.retry_at = stamp
+                if pending is not None:
+                    self._resend(pending)
                 return
             else:
                 return

@@ -323,3 +323,30 @@ def test_usage_error_messages_name_the_option_not_the_value() -> None:
     with pytest.raises(UsageError) as caught:
         inquiry_from_args(args)
     assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("command", ["send", "inquire"])
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--port", "70000", "--port: must be a port number, 1 to 65535"),
+        ("--port", "-1", "--port: must be a port number, 1 to 65535"),
+        ("--port", "0", "--port: must be a port number, 1 to 65535"),
+        ("--timeout", "-1", "--timeout: must be a number above 0"),
+        ("--timeout", "0", "--timeout: must be a number above 0"),
+        ("--timeout", "nan", "--timeout: must be a finite number"),
+        ("--timeout", "inf", "--timeout: must be a finite number"),
+    ],
+)
+def test_connection_options_are_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, option: str, value: str, message: str
+) -> None:
+    if command == "send":
+        (tmp_path / "x.wrapped").write_bytes(SPECIMEN_WRAPPED)
+        argv = ["send", str(tmp_path / "x.wrapped")]
+    else:
+        argv = ["inquire", "--mbi", fx.DOE_JANE.mbi, "--last", "DOE", "--first", "JANE", "--npi", fx.LINKED_NPI]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, f"{option}={value}"])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err

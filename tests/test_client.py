@@ -399,3 +399,93 @@ def test_any_server_bytes_give_a_reply_or_a_client_error(mode: Mode, data: bytes
             nursery.cancel_scope.cancel()
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+# --- cancelled sends, aclose during a send, a refusal before the request is read ---------------
+
+
+def slow_echo(delay: float) -> Handler:
+    """Answer each request, in order, after ``delay`` seconds with a text naming the request."""
+
+    async def handle(stream: trio.abc.Stream) -> None:
+        receiver = FrameReceiver()
+        while True:
+            event = receiver.next_event()
+            if isinstance(event, Message):
+                await trio.sleep(delay)
+                try:
+                    await stream.send_all(wrap(b"HETS reply to " + event.payload, Mode.WRAPPED))
+                except trio.BrokenResourceError:
+                    return  # the client has gone
+                continue
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            receiver.receive_data(data)
+
+    return handle
+
+
+async def test_a_cancelled_send_never_hands_its_reply_to_the_next(autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        peers = Peers(nursery, slow_echo(0.5))
+        async with client_for(peers) as client:
+            with trio.move_on_after(0.2):  # the caller gives up while the reply is on its way
+                await client.send_raw(b"PATIENT-A")
+            assert not client.connected  # a reply is still due on that connection: it is dropped
+            assert await client.send_raw(b"PATIENT-B") == b"HETS reply to PATIENT-B"
+            assert peers.opened == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_aclose_during_a_send_ends_it_without_reconnecting(autojump_clock: trio.abc.Clock) -> None:
+    outcome: list[BaseException | bytes] = []
+    async with trio.open_nursery() as nursery:
+        peers = Peers(nursery, slow_echo(0.5))
+        client = client_for(peers)
+
+        async def ask() -> None:
+            try:
+                outcome.append(await client.send_raw(b"PATIENT-A"))
+            except ClientError as error:
+                outcome.append(error)
+
+        nursery.start_soon(ask)
+        await trio.sleep(0.1)
+        await client.aclose()
+        await trio.sleep(5)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], ClientError)
+        assert "closed" in str(outcome[0])
+        assert (peers.opened, client.connected, client.stats.retries) == (1, False, 0)
+        with pytest.raises(ClientError, match="closed"):
+            await client.connect()
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_answer_before_a_failed_write_wins(autojump_clock: trio.abc.Clock) -> None:
+    refusal = b"HETS  20261126010101000 ISBY00504 - The request exceeds the maximum message size"
+
+    async def refuse(stream: trio.abc.Stream) -> None:  # answers without reading, then closes
+        await stream.send_all(wrap(refusal, Mode.WRAPPED))
+        await stream.aclose()
+
+    async with trio.open_nursery() as nursery:
+        peers = Peers(nursery, refuse, fault(then="hang"))
+        async with client_for(peers) as client:
+            await client.connect()
+            await trio.sleep(1)  # the server has answered and closed before the request is written
+            assert await client.send_raw(b"HUGE") == refusal
+            assert (peers.opened, client.stats.retries, client.connected) == (1, 0, False)
+        nursery.cancel_scope.cancel()
+
+
+async def test_protocol_errors_hold_no_reply_bytes(autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        peers = Peers(nursery, fault(send=lambda _: b"SMITH JOHN 1EG4TE5MK73\r\n", then="hang"))
+        async with client_for(peers, Mode.BARE) as client:
+            with pytest.raises(ProtocolError) as error:
+                await client.send(inquiry())
+        assert "byte 0x53" in str(error.value)
+        assert "SMIT" not in str(error.value)
+        nursery.cancel_scope.cancel()

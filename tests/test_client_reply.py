@@ -280,3 +280,38 @@ def test_damaged_271s_never_raise(path: Path, edits: list[tuple[int, bytes]], cu
     reply = read_reply_untrusted(damaged)
     assert reply.kind is summarize_untrusted(damaged).kind
     explain(reply)
+
+
+def _cms_shape(reply: bytes) -> bytes:
+    """The HETS-NOTES section 6 shape of a 271: no DTP after the remaining (EB06 29) deductibles, and
+    the hospital coinsurance (EB*B**30*MA**7) without an EB*F**48 of days left."""
+    segments = reply.decode("latin-1").split("~")
+    kept: list[str] = []
+    for segment in segments:
+        previous = kept[-1].split("*") if kept else []
+        if segment.startswith("DTP*291") and previous[:2] == ["EB", "C"] and previous[6] == "29":
+            continue
+        if segment.startswith("EB*F**48*MA"):
+            continue
+        kept.append(segment)
+    body = [s for s in kept if s and not s.startswith(("ISA", "GS", "GE", "IEA"))]
+    text = "~".join(kept)
+    se = next(s for s in kept if s.startswith("SE*"))
+    return text.replace(se, f"SE*{len(body)}*{se.split('*')[2]}").encode("latin-1")
+
+
+def test_cms_shape_deductibles_and_hospital_coinsurance(store: SqliteStore) -> None:
+    reply = read_reply_untrusted(_cms_shape(answer(store, inquiry())))
+    assert isinstance(reply, Eligibility)
+    c = reply.coverage
+    assert [(d.part, d.base, d.remaining) for d in c.deductibles] == [
+        ("A", decimal.Decimal(1736), decimal.Decimal(0)),
+        ("B", decimal.Decimal(283), decimal.Decimal(120)),
+    ]
+    assert (c.deductibles[1].start, c.deductibles[1].end) == (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    assert ("hospital", None, decimal.Decimal(434)) in [
+        (d.kind, d.remaining, d.coinsurance_per_day) for d in c.benefit_days
+    ]
+    text = "\n".join(explain(reply))
+    assert "? remaining" not in text
+    assert "$434.00 a day" in text

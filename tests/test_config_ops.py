@@ -73,6 +73,10 @@ def test_overrides() -> None:
         ({"enforcement": {"link_suspension": -5}}, "link_suspension"),
         ({"metrics": {"port": 70000}}, "metrics port"),
         ({"metrics": []}, r"\[metrics\] must be a table"),
+        ({"audit": {"flush_interval": float("nan")}}, "flush_interval"),
+        ({"enforcement": {"npi_window": float("nan")}}, "npi_window"),
+        ({"enforcement": {"poll_interval": float("inf")}}, "poll_interval"),
+        ({"tls": {"handshake_timeout": float("nan")}}, "handshake_timeout"),
     ],
 )
 def test_faults_are_named(raw: dict[str, Any], message: str) -> None:

@@ -48,11 +48,38 @@ def test_overrides() -> None:
         ({"workers": 11}, "workers must be 1 to 10"),
         ({"max_message_size": 100}, "at least 106"),
         ({"max_in_flight": -1}, "max_in_flight"),
+        ({"port": True}, "port must be 0 to 65535"),
+        ({"idle_timeout": float("nan")}, "idle_timeout must be a positive"),
+        ({"idle_timeout": float("inf")}, "idle_timeout must be a positive"),
+        ({"grace_period": float("nan")}, "grace_period"),
+        ({"message_deadline": float("-inf")}, "message_deadline"),
+        ({"trusted_proxies": [2130706433]}, "trusted_proxies must be a list of CIDRs"),
     ],
 )
 def test_faults_are_named(section: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_dict({"server": section})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"eligibility": {"months_back": 100000}}, "months_back must be 1 to 120"),
+        ({"eligibility": {"months_forward": 121}}, "months_forward must be 1 to 120"),
+        ({"store": {"demo_beneficiaries": 99999999999999}}, "demo_beneficiaries must be 1 to 3,240,000,000,000"),
+        ({"x12": {"receiver_id": "\u00c7MS"}}, "receiver_id must be 2 to 15 ASCII letters or digits"),
+    ],
+)
+def test_out_of_range_settings_are_refused_at_load(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_dict(raw)
+
+
+def test_the_largest_bounds_are_accepted() -> None:
+    config = Config.from_dict(
+        {"eligibility": {"months_back": 120, "months_forward": 120}, "store": {"demo_beneficiaries": 3_240_000_000_000}}
+    )
+    assert (config.eligibility.months_back, config.store.demo_beneficiaries) == (120, 3_240_000_000_000)
 
 
 def test_instances_and_workers_number_replies_in_their_own_blocks() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import re
 import socket
@@ -31,8 +32,8 @@ from hetsock.loadtest.mix import (
     sample_population,
     verify,
 )
-from hetsock.loadtest.report import PlotUnavailableError, plot
-from hetsock.wire.framing import Mode
+from hetsock.loadtest.report import PlotUnavailableError, build_report, plot, report_lines
+from hetsock.wire.framing import Mode, wrap
 
 BENEFICIARIES = 2000
 
@@ -68,7 +69,7 @@ def test_open_loop_run_reports_zero_mismatches(
         capsys, tmp_path, server.port(), "--connections", "8", "--rate", "200", "--duration", "2"
     )
     assert status == 0, out
-    assert report["requests"] == {"sent": 400, "answered": 400, "without_reply": 0}
+    assert report["requests"] == {"sent": 400, "answered": 400, "without_reply": 0, "not_sent": 0}
     assert report["mismatches"]["total"] == 0
     assert set(report["replies_by_kind"]) == {"271", "271-AAA", "999", "TA1", "proprietary"}
     assert set(report["aaa_codes"]) == {"41", "43", "71", "73", "75"}
@@ -329,3 +330,181 @@ def test_count_ends_the_run(server: ServerProcess) -> None:
 def test_run_needs_an_end() -> None:
     with pytest.raises(ValueError, match="seconds or count"):
         loadgen.run(1, [SPECIMEN], connections=1)
+
+
+# --- accounting against scripted servers -------------------------------------------------------------
+
+
+class Scripted:
+    """A TCP server on a free port; each connection runs ``handle(socket, connection_number)`` in a thread."""
+
+    def __init__(self, handle: Any) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.handle = handle
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        number = 0
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
+            number += 1
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        with conn, contextlib.suppress(OSError):
+            self.handle(conn, number)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def read_wrapped(conn: socket.socket) -> bool:
+    """Read one wrapped request; False at the end of the stream."""
+    data = b""
+    while len(data) < 12 or len(data) < 13 + int(data[1:11]):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    return True
+
+
+REPLY = b"HETS" + b" " * 30 + b"20261126010101000 ISBY00508 - not now"
+RUN = {
+    "description": "scripted",
+    "mix": "-",
+    "population": {"beneficiaries": 0, "seed": 0},
+    "distinct_requests": 1,
+    "latency_from": "intended send time",
+}
+
+
+def test_queued_requests_never_sent_are_not_counted_as_without_a_reply() -> None:
+    def silent(conn: socket.socket, _: int) -> None:
+        while read_wrapped(conn):
+            pass
+
+    server = Scripted(silent)
+    try:
+        result = loadgen.run(server.port, [SPECIMEN], connections=1, rate=20, seconds=0.5, drain_timeout=0.2)
+    finally:
+        server.close()
+    report = build_report({}, result, kinds={}, aaa_codes={})
+    assert report["requests"] == {"sent": 1, "answered": 0, "without_reply": 1, "not_sent": 9}
+    assert "1 sent, 0 answered, 1 without a reply, 9 not sent (still queued when the run ended)" in "\n".join(
+        report_lines({**report, **RUN})
+    )
+
+
+def test_stray_bytes_on_an_idle_connection_lose_no_request() -> None:
+    def stray(conn: socket.socket, number: int) -> None:
+        while read_wrapped(conn):
+            conn.sendall(wrap(REPLY, Mode.WRAPPED))
+            if number == 0:
+                time.sleep(0.05)
+                conn.sendall(b"\x01garbage")  # unasked, with nothing due
+
+    server = Scripted(stray)
+    try:
+        result = loadgen.run(server.port, [SPECIMEN], connections=1, rate=4, seconds=1.0, drain_timeout=1)
+    finally:
+        server.close()
+    requests = build_report({}, result, kinds={}, aaa_codes={})["requests"]
+    assert requests == {"sent": 4, "answered": 4, "without_reply": 0, "not_sent": 0}
+    assert (result.errors["unasked-bytes"], result.errors["bad-framing"], result.connections["opened"]) == (1, 0, 2)
+
+
+def test_an_unreadable_reply_is_resent_on_a_new_connection() -> None:
+    def garbled_first(conn: socket.socket, number: int) -> None:
+        while read_wrapped(conn):
+            conn.sendall(b"garbage not a reply" if number == 0 else wrap(REPLY, Mode.WRAPPED))
+
+    server = Scripted(garbled_first)
+    try:
+        result = loadgen.run(server.port, [SPECIMEN], connections=1, count=3, drain_timeout=1)
+    finally:
+        server.close()
+    requests = build_report({}, result, kinds={}, aaa_codes={})["requests"]
+    assert requests == {"sent": 3, "answered": 3, "without_reply": 0, "not_sent": 0}
+    assert (result.errors["bad-framing"], result.connections["resent"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rate", "nan"], "--rate: must be a finite number"),
+        (["--rate", "-5"], "--rate: must be a number above 0"),
+        (["--duration", "nan"], "--duration: must be a finite number"),
+        (["--duration", "0"], "--duration: must be a number above 0"),
+        (["--duration", "-1"], "--duration: must be a number above 0"),
+        (["--count", "0"], "--count: must be a whole number above 0"),
+        (["--count", "-5"], "--count: must be a whole number above 0"),
+        (["--beneficiaries", "-5"], "--beneficiaries: must be a whole number above 0"),
+        (["--connections", "0"], "--connections: must be a whole number above 0"),
+        (["--idle-timeout", "-1"], "--idle-timeout: must be a number, 0 or more"),
+        (["--idle-timeout", "inf"], "--idle-timeout: must be a finite number"),
+        (["--port", "70000"], "--port: must be a port number, 1 to 65535"),
+    ],
+)
+def test_bad_values_exit_2_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["loadtest", "--port", "1", "--quiet", *extra])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mix", "hit=nan"], "--mix: each weight must be a finite number, 0 or more"),
+        (["--mix", "hit=inf"], "--mix: each weight must be a finite number, 0 or more"),
+        (["--warmup", "5", "--duration", "1"], "--warmup must be shorter than --duration"),
+        (["--beneficiaries", "99999999999999"], "--beneficiaries must be 1 to 3,240,000,000,000"),
+        (["--json", "/nonexistent/dir/report.json"], "--json: cannot write /nonexistent/dir/report.json"),
+    ],
+)
+def test_impossible_runs_exit_2_before_connecting(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    # (no server on port 1: the arguments are refused before any connection is tried)
+    status = main(["loadtest", "--port", "1", "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert "cannot connect" not in err
+
+
+def test_a_plot_without_matplotlib_is_refused_before_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["loadtest", "--port", "1", "--quiet", "--plot", str(tmp_path / "x.png")]) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+
+
+def test_too_many_connections_for_the_file_limit_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    real_socket = socket.socket
+    made: list[int] = []
+
+    def scarce(*args: Any, **kwargs: Any) -> socket.socket:
+        # one socket for the check that the server is up, two connections, then no descriptors left
+        made.append(1)
+        if len(made) > 3:
+            raise OSError(24, "Too many open files")
+        return real_socket(*args, **kwargs)
+
+    with listener:
+        monkeypatch.setattr(socket, "socket", scarce)
+        port = str(listener.getsockname()[1])
+        status = main(["loadtest", "--port", port, "--connections", "5", "--count", "1", "--quiet"])
+    assert status == 2
+    assert "cannot create connection 3 of 5: Too many open files (see ulimit -n)" in capsys.readouterr().err

@@ -313,6 +313,7 @@ def _plan(benefit: Benefit, qualifier: str) -> PlanEnrollment:
 def _classify(benefits: tuple[Benefit, ...], death: dt.date | None, changed: bool) -> Coverage:
     entitlements: list[PartEntitlement] = []
     deductibles: dict[tuple[str, dt.date | None, dt.date | None], list[decimal.Decimal | None]] = {}
+    last_deductible: dict[str, tuple[str, dt.date | None, dt.date | None]] = {}  # by part
     days: list[BenefitDays] = []
     coinsurance: dict[str, decimal.Decimal | None] = {}
     advantage: list[PlanEnrollment] = []
@@ -332,7 +333,11 @@ def _classify(benefits: tuple[Benefit, ...], death: dt.date | None, changed: boo
             esrd = esrd or any("RENAL" in m for m in b.messages)
         elif b.info == "C" and part and b.period_qualifier in ("26", "23", "29"):
             start, end = _period(b, "291")
-            pair = deductibles.setdefault((part, start, end), [None, None])
+            key = (part, start, end)
+            if b.period_qualifier == "29" and not b.date("291") and part in last_deductible:
+                key = last_deductible[part]  # CMS's shape: the remaining amount without a DTP of its own
+            last_deductible[part] = key
+            pair = deductibles.setdefault(key, [None, None])
             pair[1 if b.period_qualifier == "29" else 0] = b.amount
         elif b.info == "B" and b.insurance_type == "MA" and first_type in ("30", "48", "AG"):
             coinsurance["AG" if first_type == "AG" else "48"] = b.amount  # hospital: 30 (CMS's shape) or 48
@@ -359,6 +364,8 @@ def _classify(benefits: tuple[Benefit, ...], death: dt.date | None, changed: boo
         elif b.info == "D" and b.procedure:
             found = b.date("348")
             preventive.append(PreventiveService(b.procedure, first_type, found.start if found else None))
+    for service_type, amount in coinsurance.items():  # a coinsurance without an EB*F of days left (CMS's shape)
+        days.append(BenefitDays("hospital" if service_type == "48" else "skilled nursing", None, amount, None, None))
     return Coverage(
         benefits=benefits,
         entitlements=tuple(entitlements),

@@ -28,6 +28,12 @@ retried unless ``retry_timeouts``: a server that is not answering is more likely
 gone). Bytes that are not replies in the client's framing (a reply in the other framing, a
 wrapper length that the payload overruns, more than ``max_reply_size`` bytes) raise
 :class:`ProtocolError` and drop the connection. Error messages never hold payload bytes.
+
+Never a stale reply. A request that ends without its reply (the caller cancels it, an error) drops
+the connection: a reply still on its way can never be taken for the next request's. ``aclose``
+during a send ends that send with :class:`ClientError` (no new connection, no resend). A write
+that fails is followed by reading what the server had already sent: an answer that came before
+the close (``SBY00504`` for an oversized request) is the reply, not a reason to resend.
 """
 
 from __future__ import annotations
@@ -179,9 +185,11 @@ class Client:
 
     async def connect(self) -> None:
         """Open the connection now (else the first :meth:`send` does). Raises :class:`ConnectError`."""
+        self._refuse_if_closed()
         async with self._lock:
             failures = 0
             while self._link is None:
+                self._refuse_if_closed()
                 try:
                     await self._open()
                 except ConnectError:
@@ -197,51 +205,66 @@ class Client:
 
     async def send_raw(self, payload: bytes) -> bytes:
         """Send one interchange (unframed) and return its reply payload (framing removed)."""
-        if self._closed:
-            raise ClientError("the client is closed")
+        self._refuse_if_closed()
         framed = wrap(payload, self.mode)
         async with self._lock:
-            failures = 0
-            stale_forgiven = False
-            while True:
-                reused = self._link is not None and not await self._replace_if_stale()
-                try:
-                    if self._link is None:
-                        await self._open()
-                    assert self._link is not None
-                    reply = await self._exchange(self._link, framed)
-                except _DroppedError as error:
-                    await self._drop()
-                    if reused and not error.anything_received and not stale_forgiven:
-                        stale_forgiven = True  # the idle close raced the request: not a failure
-                        self.stats.reconnects += 1
-                        continue
-                    self.stats.drops += 1
-                    failures += 1
-                    if failures >= self.settings.attempts:
-                        raise ConnectionLostError(
-                            f"the connection to {self.host}:{self.port} dropped before the reply "
-                            f"({error}), {failures} tries"
-                        ) from None
-                except ConnectError as error:
-                    failures += 1
-                    if failures >= self.settings.attempts:
-                        raise ConnectError(f"{error}, {failures} tries") from None
-                except ReplyTimeoutError:
-                    await self._drop()
-                    failures += 1
-                    if not self.settings.retry_timeouts or failures >= self.settings.attempts:
-                        raise
-                else:
-                    self.stats.requests += 1
-                    return reply
-                self.stats.retries += 1
-                await trio.sleep(self.settings.backoff(failures))
+            try:
+                return await self._send_locked(framed)
+            except BaseException:
+                # Whatever ended the request early (a caller's cancel, an error), a reply may still be
+                # due on this connection: never hand it to the next request.
+                await self._drop()
+                raise
+
+    async def _send_locked(self, framed: bytes) -> bytes:
+        failures = 0
+        stale_forgiven = False
+        while True:
+            self._refuse_if_closed()
+            reused = self._link is not None and not await self._replace_if_stale()
+            try:
+                if self._link is None:
+                    await self._open()
+                assert self._link is not None
+                reply = await self._exchange(self._link, framed)
+            except _DroppedError as error:
+                await self._drop()
+                self._refuse_if_closed()  # aclose() ended this connection: no new one, no resend
+                if reused and not error.anything_received and not stale_forgiven:
+                    stale_forgiven = True  # the idle close raced the request: not a failure
+                    self.stats.reconnects += 1
+                    continue
+                self.stats.drops += 1
+                failures += 1
+                if failures >= self.settings.attempts:
+                    raise ConnectionLostError(
+                        f"the connection to {self.host}:{self.port} dropped before the reply "
+                        f"({error}), {failures} tries"
+                    ) from None
+            except ConnectError as error:
+                failures += 1
+                if failures >= self.settings.attempts:
+                    raise ConnectError(f"{error}, {failures} tries") from None
+            except ReplyTimeoutError:
+                await self._drop()
+                failures += 1
+                if not self.settings.retry_timeouts or failures >= self.settings.attempts:
+                    raise
+            else:
+                self.stats.requests += 1
+                return reply
+            self.stats.retries += 1
+            await trio.sleep(self.settings.backoff(failures))
 
     async def aclose(self) -> None:
-        """Close the connection; the client cannot send afterwards."""
+        """Close the connection; the client cannot send afterwards (a send in progress raises
+        :class:`ClientError` rather than reconnecting)."""
         self._closed = True
         await self._drop()
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ClientError("the client is closed")
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -269,6 +292,10 @@ class Client:
         except OSError as error:
             self.stats.connect_failures += 1
             raise ConnectError(f"cannot connect to {self.host}:{self.port}: {_reason(error)}") from None
+        if self._closed:  # aclose() ran while connecting
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            raise ClientError("the client is closed")
         self.stats.connections += 1
         self._link = _Link(stream, ReplyReceiver(self.mode, self.settings.max_reply_size), trio.current_time())
 
@@ -279,20 +306,27 @@ class Client:
                 await link.stream.aclose()
 
     async def _exchange(self, link: _Link, framed: bytes) -> bytes:
-        received = eof = False
+        received = eof = write_failed = False
         try:
             with trio.fail_after(self.settings.reply_timeout):
                 try:
                     await link.stream.send_all(framed)
-                except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+                except trio.ClosedResourceError as error:
                     raise _DroppedError("the request could not be written", anything_received=False) from error
+                except trio.BrokenResourceError:
+                    # The server may have answered before closing (SBY00504 for an oversized request):
+                    # read what it sent; its reply wins over the write failure.
+                    write_failed = True
                 while True:
                     event = link.receiver.next_reply()
                     if isinstance(event, bytes):
                         link.last_used = trio.current_time()
+                        if write_failed:
+                            await self._drop()  # the server is closing this connection
                         return event
                     if event is END_OF_STREAM:
-                        raise _DroppedError("closed by the server", anything_received=received)
+                        detail = "the request could not be written" if write_failed else "closed by the server"
+                        raise _DroppedError(detail, anything_received=received)
                     if isinstance(event, ReplyFramingError):
                         if eof:
                             raise _DroppedError("closed inside a reply", anything_received=True)
@@ -301,7 +335,8 @@ class Client:
                     try:
                         data = await link.stream.receive_some(65536)
                     except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
-                        raise _DroppedError("reset by the server", anything_received=received) from error
+                        detail = "the request could not be written" if write_failed else "reset by the server"
+                        raise _DroppedError(detail, anything_received=received) from error
                     received = received or bool(data)
                     eof = not data
                     link.receiver.receive_data(data)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import random
 from collections.abc import Mapping, Sequence
 
@@ -102,8 +103,8 @@ def parse_weights(text: str) -> dict[Category, float]:
             raise ValueError(
                 f"--mix: {item.strip()!r} is not CATEGORY=WEIGHT with a category among {', '.join(Category)}"
             ) from None
-        if weight < 0:
-            raise ValueError("--mix: weights are not negative")
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError("--mix: each weight must be a finite number, 0 or more")
         weights[category] = weight
     if not any(weights.values()):
         raise ValueError("--mix: every weight is 0")

@@ -61,7 +61,8 @@ def build_report(
         "requests": {
             "sent": result.sent,
             "answered": result.replies,
-            "without_reply": result.errors["no-reply"] + result.errors["gave-up"] + result.errors["bad-framing"],
+            "without_reply": result.errors["no-reply"] + result.errors["gave-up"],
+            "not_sent": result.not_sent,
         },
         "throughput_per_second": round(result.rate, 1),
         "latency_ms": latency,
@@ -98,6 +99,11 @@ def _counts(counts: Mapping[str, int]) -> str:
     return " | ".join(f"{k} {v:,}" for k, v in counts.items()) or "none"
 
 
+def _not_sent(requests: Mapping[str, Any]) -> str:
+    count = requests.get("not_sent", 0)
+    return f", {count:,} not sent (still queued when the run ended)" if count else ""
+
+
 def report_lines(report: Mapping[str, Any]) -> list[str]:
     """The report for a terminal."""
     r = report
@@ -110,7 +116,8 @@ def report_lines(report: Mapping[str, Any]) -> list[str]:
         f"mix: {r['mix']} over {r['population']['beneficiaries']:,} beneficiaries (seed {r['population']['seed']}), "
         f"{r['distinct_requests']:,} distinct requests",
         f"requests: {requests['sent']:,} sent, {requests['answered']:,} answered, {requests['without_reply']:,} "
-        f"without a reply; throughput {r['throughput_per_second']:,.1f} replies/s over {r['seconds']:.1f} s",
+        f"without a reply{_not_sent(requests)}; throughput {r['throughput_per_second']:,.1f} replies/s over "
+        f"{r['seconds']:.1f} s",
         f"latency ({r['latency_from']}, HDR histogram, ms): "
         + "  ".join(f"{name} {latency[name]:.2f}" for name in ("p50", "p90", "p99", "p99.9", "max", "mean")),
         f"replies: {_counts(r['replies_by_kind'])}",
@@ -133,6 +140,15 @@ def report_lines(report: Mapping[str, Any]) -> list[str]:
             "bottleneck, so these latencies include its own queuing"
         )
     return lines
+
+
+def plot_available() -> bool:
+    """Whether :func:`plot` can draw (matplotlib is installed)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def plot(report: Mapping[str, Any], path: Path) -> None:

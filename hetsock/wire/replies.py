@@ -122,7 +122,8 @@ class ReplyReceiver:
                 del buffer[:interchange_end]
                 return payload
         else:
-            return self._fail(f"bare reply starts with {head!r}, neither ISA nor HETS")
+            # (the first byte in hex only: a reply's bytes may be patient data)
+            return self._fail(f"a bare reply starting with byte 0x{head[0]:02x} is neither ISA nor HETS")
         if len(buffer) > self.max_reply_size:
             return self._fail(f"no whole reply in {len(buffer)} bytes")
         if self._eof:
