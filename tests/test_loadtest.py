@@ -147,12 +147,12 @@ def test_keeps_running_through_a_server_restart(tmp_path: Path, capsys: pytest.C
         def run() -> None:
             outcome["status"] = main(
                 ["loadtest", "--port", str(port), "--beneficiaries", str(BENEFICIARIES), "--connections", "10",
-                 "--rate", "100", "--duration", "3", "--json", str(report_path), "--quiet"]
+                 "--rate", "50", "--duration", "6", "--json", str(report_path), "--quiet"]
             )  # fmt: skip
 
         worker = threading.Thread(target=run)
         worker.start()
-        time.sleep(1.0)
+        time.sleep(1.0)  # then down for 0.3 s and a restart: the 6 s run leaves room for a slow start
         servers[0].kill()
         time.sleep(0.3)
         servers.append(ServerProcess("--config", str(config), "--port", str(port)))
