@@ -19,7 +19,7 @@ from hetsock.eligibility.store import StoreUnavailableError
 from hetsock.pipeline import Context, ReplyKind, Services, respond
 from hetsock.registry import RegistryError
 from hetsock.services import open_services
-from hetsock.wire.framing import FrameReceiver, Message
+from hetsock.wire.framing import EndOfStream, FrameReceiver, Message
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.explain import explain_reply
 from hetsock.x12.rules import Rules
@@ -28,14 +28,19 @@ from hetsock.x12.writer import ControlNumbers
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
 
-def _unwrap(data: bytes) -> bytes:
-    """The payload of a HETS-wrapped file (read by the server's own framing), else ``data``."""
+def _unwrap(data: bytes) -> bytes | None:
+    """The payload of a HETS-wrapped file (read by the server's own framing), else ``data``;
+    ``None`` when a wrapped message is followed by anything but line breaks (a second message,
+    or junk): one interchange per file, as a bare file's data after the IEA is a TA1 fault."""
     if not data.lstrip(b"\r\n\t ").startswith(b"\x01"):
         return data
     receiver = FrameReceiver(max_message_size=max(len(data), 106))
     receiver.receive_data(data)
     event = receiver.next_event()
-    return event.payload if isinstance(event, Message) else data
+    if not isinstance(event, Message):
+        return data  # the engine says what is wrong with it
+    receiver.receive_data(b"")  # the end of the file
+    return event.payload if isinstance(receiver.next_event(), EndOfStream) else None
 
 
 def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str], services: Services | None) -> int:
@@ -44,11 +49,14 @@ def _check_file(path: str, rules: Rules, receiver_id: str, out: list[str], servi
     except OSError as error:
         out.append(f"{path}: unreadable: {error.strerror or error}")
         return EXIT_UNREADABLE
+    payload = _unwrap(data)
+    if payload is None:
+        out.append(f"{path}: unreadable: data follows the first wrapped message (one interchange per file)")
+        return EXIT_UNREADABLE
     if services is not None:
-        return _respond_file(path, _unwrap(data), services, out)
-    decision = check_270(
-        _unwrap(data), rules=rules, now=dt.datetime.now(), control=ControlNumbers(1), receiver_id=receiver_id
-    )
+        return _respond_file(path, payload, services, out)
+    now = dt.datetime.now()
+    decision = check_270(payload, rules=rules, now=now, control=ControlNumbers(1), receiver_id=receiver_id)
     if isinstance(decision, NotAnInterchange):
         out.append(f"{path}: not an X12 interchange: {decision.reason}")
         return EXIT_UNREADABLE

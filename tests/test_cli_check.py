@@ -57,6 +57,15 @@ def test_not_x12_and_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert "unreadable" in out
 
 
+def test_data_after_a_wrapped_message_is_unreadable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wrapped = (DATA / "hets" / "specimen.wrapped").read_bytes()
+    for name, tail, status in (("crlf", b"\r\n", 0), ("junk", b"garbage not x12", 2), ("two", wrapped, 2)):
+        path = tmp_path / f"{name}.wrapped"
+        path.write_bytes(wrapped + tail)
+        assert main(["check", str(path)]) == status, name
+    assert "data follows the first wrapped message" in capsys.readouterr().out
+
+
 def test_worst_status_wins(tmp_path: Path) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_bytes(b"nope")
