@@ -229,12 +229,28 @@ def parse_service_dates(value: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+#: The most characters each option's element holds (005010X279A1; ISA06/ISA08 are 15 wide).
+_MAXIMUM = {
+    "--mbi": 80,
+    "--last": 60,
+    "--first": 35,
+    "--npi": 80,
+    "--provider-name": 60,
+    "--submitter": 15,
+    "--receiver": 15,
+    "--trace": 50,
+}
+_CHARACTERS_ALLOWED = "X12 characters other than the delimiters * ^ | ~"
+
+
 def _text(value: str, option: str, *, required: bool = False) -> str:
     cleaned = " ".join(value.upper().split())
     if required and not cleaned:
         raise UsageError(f"{option}: required")
     if any(c not in _SAFE_CHARACTERS for c in cleaned):
-        raise UsageError(f"{option}: holds a character a 270 cannot carry (letters, digits, space, - ' . , allowed)")
+        raise UsageError(f"{option}: holds a character a 270 cannot carry ({_CHARACTERS_ALLOWED} allowed)")
+    if len(cleaned) > _MAXIMUM[option]:
+        raise UsageError(f"{option}: at most {_MAXIMUM[option]} characters")
     return cleaned
 
 
@@ -260,8 +276,8 @@ def inquiry_from_args(args: argparse.Namespace) -> InquiryRequest:
     if not service_types and not procedures:
         raise UsageError("give --service-types or --procedures")
     trace = args.trace if args.trace is not None else f"{random.randrange(10**9, 10**10)}"
-    if not trace or len(trace) > 50 or any(c not in _SAFE_CHARACTERS for c in trace):
-        raise UsageError("--trace: 1 to 50 letters or digits")
+    if not trace or len(trace) > _MAXIMUM["--trace"] or any(c not in _SAFE_CHARACTERS for c in trace.upper()):
+        raise UsageError(f"--trace: 1 to {_MAXIMUM['--trace']} characters, {_CHARACTERS_ALLOWED}")
     return InquiryRequest(
         mbi=_text(args.mbi, "--mbi", required=True).replace(" ", ""),
         last_name=_text(args.last, "--last", required=True),

@@ -232,7 +232,9 @@ def test_inquire_print_only(capsys: pytest.CaptureFixture[str]) -> None:
         (["--last", "DOE", "--dob", "1940-13-01"], "--dob: not a date"),
         (["--last", "DOE", "--first", "JANE", "--service-types", "30,QQ"], "not a service type code: QQ"),
         (["--last", "DOE", "--first", "JANE", "--date-of-service", "2026-11-20..2026-11-01"], "ends before it starts"),
-        (["--last", "DOE", "--first", "J" * 40], "NM104 is too long"),
+        (["--last", "DOE", "--first", "J" * 40], "--first: at most 35 characters"),
+        (["--last", "DOE", "--first", "JANE", "--submitter", "S" * 16], "--submitter: at most 15 characters"),
+        (["--last", "DOE", "--first", "JANE", "--trace", "A*B"], "--trace: 1 to 50 characters, X12 characters other"),
     ],
 )
 def test_inquire_refuses_what_a_270_cannot_carry(
