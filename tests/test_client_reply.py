@@ -315,3 +315,17 @@ def test_cms_shape_deductibles_and_hospital_coinsurance(store: SqliteStore) -> N
     text = "\n".join(explain(reply))
     assert "? remaining" not in text
     assert "$434.00 a day" in text
+
+
+def test_an_aaa_among_the_benefits_makes_both_readers_say_rejection(store: SqliteStore) -> None:
+    # Another system's 271 may refuse one service type with an AAA inside 2110C, after an EB.
+    payload = answer(store, inquiry()).decode("latin-1")
+    first_eb = payload.index("~EB*") + 1
+    end = payload.index("~", first_eb) + 1
+    refused = (payload[:end] + "AAA*N**33*C~" + payload[end:]).encode("latin-1")
+    reply = read_reply_untrusted(refused)
+    summary = summarize_untrusted(refused)
+    assert isinstance(reply, Rejection)
+    assert reply.kind is summary.kind is ReplyKind.REJECTION
+    assert (reply.aaa[0].loop, reply.codes) == ("2110C", ("33",))
+    assert summary.aaa_codes == ("33",)

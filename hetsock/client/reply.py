@@ -405,10 +405,14 @@ def _read_271(payload: bytes, segments: list[Segment], d: Delimiters) -> Eligibi
     name: Segment | None = None
     birth = ("", "")
     address: list[str] = []
+    benefits = False
     for s in segments:
         sid = s.id
-        if sid == "EB":  # the 2110C benefit loops: read by decode_coverage_untrusted
-            break
+        if benefits or sid == "EB":  # the 2110C benefit loops: read by decode_coverage_untrusted,
+            benefits = True  # but for an AAA among them (a service type refused, say)
+            if sid == "AAA":
+                aaa.append(Aaa("2110C", s.get(3), s.get(4), s.get(1)))
+            continue
         if sid == "BHT":
             reference = s.get(3)
         elif sid == "HL":
