@@ -143,13 +143,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with contextlib.closing(database):
         try:
             limit = config.enforcement.repeat_limit
-            # Both reads over one span (up to now when no --until), the repeat groups counted by
-            # the database; a record received before now but written between the two reads can
-            # count in the tallies and not in a group.
-            span = until if until is not None else now.timestamp()
-            repeats = RepeatGroups.read(database, since=since, until=span, submitter=args.submitter, limit=limit)
+            # The repeat groups counted by the database first, then the records: a record written
+            # between the two reads can count in the tallies and not in a group.
+            repeats = RepeatGroups.read(database, since=since, until=until, submitter=args.submitter, limit=limit)
             report = build_report(
-                database.records(since=since, until=span, submitter=args.submitter),
+                database.records(since=since, until=until, submitter=args.submitter),
                 npi_threshold=config.enforcement.npi_threshold,
                 repeat_limit=limit,
                 since=since,

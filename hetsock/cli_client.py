@@ -275,8 +275,8 @@ def inquiry_from_args(args: argparse.Namespace) -> InquiryRequest:
         raise UsageError("--procedures: HCPCS codes are letters and digits")
     if not service_types and not procedures:
         raise UsageError("give --service-types or --procedures")
-    trace = args.trace if args.trace is not None else f"{random.randrange(10**9, 10**10)}"
-    if not trace or len(trace) > _MAXIMUM["--trace"] or any(c not in _SAFE_CHARACTERS for c in trace.upper()):
+    trace = (args.trace if args.trace is not None else f"{random.randrange(10**9, 10**10)}").upper()
+    if not trace or len(trace) > _MAXIMUM["--trace"] or any(c not in _SAFE_CHARACTERS for c in trace):
         raise UsageError(f"--trace: 1 to {_MAXIMUM['--trace']} characters, {_CHARACTERS_ALLOWED}")
     return InquiryRequest(
         mbi=_text(args.mbi, "--mbi", required=True).replace(" ", ""),
@@ -291,7 +291,7 @@ def inquiry_from_args(args: argparse.Namespace) -> InquiryRequest:
         procedures=procedures,
         service_dates=parse_service_dates(args.date_of_service) if args.date_of_service else None,
         usage=args.usage,
-        trace_number=trace.upper(),
+        trace_number=trace,
     )
 
 

@@ -492,7 +492,8 @@ class _Run:
         """A request whose connection failed goes first in the queue again (or is given up)."""
         pending.resends += 1
         if pending.resends > self.max_resends:
-            self.result.errors["gave-up"] += 1
+            if pending.intended >= self.counting_from:  # a warm-up request was never counted as sent
+                self.result.errors["gave-up"] += 1
         else:
             self.result.connections["resent"] += 1
             self.queue.appendleft(pending)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ops import Client, ops_config, running_worker, traffic
 from serving import REGISTRY, inquiry, make_store
 
 from hetsock.audit.report import build_report, percentile, render_table
+from hetsock.audit.sqlite import SqliteAuditDatabase
 from hetsock.cli import main
 from hetsock.cli_audit import parse_when
 from hetsock.eligibility import fixtures as fx
@@ -181,3 +183,16 @@ def test_the_table_for_an_empty_trail() -> None:
     text = render_table(build_report([], npi_threshold=0.995, repeat_limit=10, since=T0))
     assert "(no records)" in text
     assert "Repeated inquiries: none" in text
+
+
+def test_the_report_without_until_counts_records_stamped_ahead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another instance's clock may run ahead of this machine's: no --until means no upper bound.
+    path = tmp_path / "audit.sqlite3"
+    database = SqliteAuditDatabase.open(path)
+    now = time.time()
+    database.write([record(received=now - 10), record(received=now + 120)])
+    database.close()
+    assert main(["audit", "report", "--db", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["requests"] == 2

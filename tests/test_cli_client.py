@@ -235,6 +235,7 @@ def test_inquire_print_only(capsys: pytest.CaptureFixture[str]) -> None:
         (["--last", "DOE", "--first", "J" * 40], "--first: at most 35 characters"),
         (["--last", "DOE", "--first", "JANE", "--submitter", "S" * 16], "--submitter: at most 15 characters"),
         (["--last", "DOE", "--first", "JANE", "--trace", "A*B"], "--trace: 1 to 50 characters, X12 characters other"),
+        (["--last", "DOE", "--first", "JANE", "--trace", "\u00df" * 30], "--trace: 1 to 50 characters"),  # SS each
     ],
 )
 def test_inquire_refuses_what_a_270_cannot_carry(

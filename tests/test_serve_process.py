@@ -115,7 +115,7 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     server = ServerProcess("--config", str(broken))
     try:
         assert server.process.wait(30) == 2
-        server.wait_for(r"idle_timeout must be a positive number")
+        server.wait_for(r"idle_timeout must be a positive \(finite\) number")
     finally:
         server.kill()
 

@@ -251,10 +251,19 @@ def build_report(
                 tally = npis[key] = _Tally(count_pairs)
             tally.add(record)
 
-    def groups(submitter: str | None = None, npi: str | None = None) -> list[RepeatGroup] | None:
+    # The database's groups by row, indexed once (a report has a row per submitter and NPI).
+    by_submitter: dict[str, list[RepeatGroup]] = collections.defaultdict(list)
+    by_npi: dict[tuple[str, str], list[RepeatGroup]] = collections.defaultdict(list)
+    for group in repeats.groups if repeats is not None else ():
+        by_submitter[group.submitter].append(group)
+        by_npi[(group.submitter, group.npi)].append(group)
+
+    def groups(submitter: str | None = None, npi: str | None = None) -> Sequence[RepeatGroup] | None:
         if repeats is None:
             return None
-        return [g for g in repeats.groups if submitter in (None, g.submitter) and npi in (None, g.npi)]
+        if submitter is None:
+            return repeats.groups
+        return by_submitter.get(submitter, []) if npi is None else by_npi.get((submitter, npi), [])
 
     reports = tuple(
         SubmitterReport(
