@@ -5,8 +5,9 @@ Time on a shared machine moves by a fifth from run to run; an instruction count 
 with the machine's load, so it shows a change to the hot path that a timing cannot. This runs
 this script twice under ``valgrind --tool=callgrind`` (seed the store first: it is not timed,
 but it is counted), once answering specimen.270 ``--calls`` times and once not at all, both after
-50 warm-up calls, and prints the difference divided by ``--calls``. A fresh control number and
-wall-clock reading for every call, as the server makes them. Needs valgrind (Debian package).
+50 warm-up calls, and prints the difference divided by ``--calls``. A fresh control number for
+every call, as the server makes them; one wall-clock reading and ``PYTHONHASHSEED=0``, so that
+two runs of the same code count the same. Needs valgrind (Debian package).
 
 ``python scripts/count_respond.py [--calls 1000] [--store PATH]`` (about a minute; without
 ``--store`` it seeds 100,000 beneficiaries in a temporary directory, reused by both runs).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import shutil
 import subprocess
@@ -39,8 +41,9 @@ def answer(store_path: Path, calls: int) -> None:
     services = Services(Registry.from_toml(ROOT / "config" / "submitters.toml"), SqliteStore.open(store_path))
     payload = SPECIMEN.read_bytes()
     numbers = ControlNumberSource()
+    now = dt.datetime(2026, 11, 22, 9, 0)  # one wall-clock reading: the count must not vary with it
     for n in range(WARM_UP + calls):
-        reply = respond(payload, Context(services, dt.datetime.now(), numbers.take(), "127.0.0.1"))
+        reply = respond(payload, Context(services, now, numbers.take(), "127.0.0.1"))
         if n == 0:
             assert reply.kind is ReplyKind.ELIGIBILITY, reply.kind
 
@@ -49,6 +52,7 @@ def _instructions(store_path: Path, calls: int) -> int:
     child = [sys.executable, __file__, "--answer", str(calls), "--store", str(store_path)]
     run = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *child],
+        env={**os.environ, "PYTHONHASHSEED": "0"},  # string hashes (and so dict layouts) fixed
         capture_output=True,
         text=True,
         check=True,
