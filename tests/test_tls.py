@@ -155,8 +155,17 @@ def test_configuration_and_registry_faults(pki: dict[str, Any], tmp_path: Path) 
     with pytest.raises(ConfigError, match="client_ca needs"):
         Config.from_dict({"tls": {"client_ca": "ca.pem"}})
     missing = TlsConfig(certificate=tmp_path / "none.pem", key=tmp_path / "none.key")
-    with pytest.raises(TlsSetupError, match=r"\[tls\]"):
+    with pytest.raises(TlsSetupError, match=r"\[tls\] certificate: .*none.pem: no such file"):
         server_context(missing)
+    directory = pki["dir"]
+    wrong_ca = TlsConfig(
+        certificate=directory / "server.pem", key=directory / "server.key", client_ca=directory / "server.key"
+    )
+    with pytest.raises(TlsSetupError, match=r"\[tls\] client_ca: .*server.key: cannot load"):
+        server_context(wrong_ca)
+    swapped = TlsConfig(certificate=directory / "server.key", key=directory / "server.pem")
+    with pytest.raises(TlsSetupError, match=r"\[tls\] certificate, key: .*cannot load"):
+        server_context(swapped)
     assert server_context(TlsConfig()) is None
     with pytest.raises(RegistryError, match="SHA-256"):
         Registry.from_dict({"submitter": [{"id": "DEMO0001", "certificates": ["abc"]}]})
@@ -203,3 +212,20 @@ async def test_sockets_in_the_handshake_are_bounded_per_address(pki: dict[str, A
         assert server.state.setting_up == 1
         await silent.aclose()
         server.shutdown()
+
+
+def test_an_encrypted_key_is_refused_without_a_prompt(pki: dict[str, Any], tmp_path: Path) -> None:
+    # OpenSSL would ask for a passphrase on the terminal: a service must fail instead.
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key((pki["dir"] / "server.key").read_bytes(), password=None)
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    with pytest.raises(TlsSetupError, match="the key is encrypted"):
+        server_context(TlsConfig(certificate=pki["dir"] / "server.pem", key=encrypted))

@@ -30,14 +30,34 @@ def server_context(tls: TlsConfig) -> ssl.SSLContext | None:
     assert tls.key is not None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for setting, path in (("certificate", tls.certificate), ("key", tls.key), ("client_ca", tls.client_ca)):
+        if path is not None and not path.is_file():
+            raise TlsSetupError(f"[tls] {setting}: {path}: no such file")
+
+    def no_passphrase() -> str:
+        # Called only for an encrypted key: never prompt (a service has no one to answer).
+        raise TlsSetupError(f"[tls] key: {tls.key}: the key is encrypted; give it unencrypted (mode 0600)")
+
     try:
-        context.load_cert_chain(tls.certificate, tls.key)
-        if tls.client_ca is not None:
-            context.load_verify_locations(cafile=tls.client_ca)
-            context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(tls.certificate, tls.key, password=no_passphrase)
     except (OSError, ssl.SSLError) as error:
-        raise TlsSetupError(f"[tls]: cannot load the certificate, key or client CA: {error}") from error
+        raise TlsSetupError(
+            f"[tls] certificate, key: {tls.certificate}, {tls.key}: cannot load them as a PEM certificate "
+            f"chain and its private key ({_reason(error)})"
+        ) from None
+    if tls.client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=tls.client_ca)
+        except (OSError, ssl.SSLError) as error:
+            raise TlsSetupError(
+                f"[tls] client_ca: {tls.client_ca}: cannot load it as PEM CA certificates ({_reason(error)})"
+            ) from None
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def _reason(error: OSError | ssl.SSLError) -> str:
+    return str(error.reason) if isinstance(error, ssl.SSLError) and error.reason else (error.strerror or str(error))
 
 
 def certificate_fingerprint(der: bytes | None) -> str | None:
