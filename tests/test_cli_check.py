@@ -120,3 +120,15 @@ def test_respond_shows_aaa_and_proprietary(tmp_path: Path, capsys: pytest.Captur
     )
     assert main(["check", "--respond", "--config", str(config), str(suspended)]) == 2
     assert "SBY00502 - Authorization for this transaction cannot be validated" in capsys.readouterr().out
+
+
+def test_respond_with_a_store_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A misspelt --store must not become a new demo store of its own.
+    config = _small_config(tmp_path)
+    missing = tmp_path / "misspelt.sqlite3"
+    specimen = str(DATA / "hets" / "specimen.270")
+    assert main(["check", "--respond", "--config", str(config), "--store", str(missing), specimen]) == 2
+    assert "no such store" in capsys.readouterr().err
+    assert not missing.exists()
