@@ -18,7 +18,7 @@ from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.maintenance import MaintenanceSchedule, OneOffWindow
 from hetsock.metrics import RequestMetrics
 from hetsock.pipeline import Context, ReplyKind, Services, respond
-from hetsock.server.http import Request, Response, parse_request_untrusted, render_response
+from hetsock.server.http import MAX_PER_ADDRESS, Request, Response, parse_request_untrusted, render_response
 from hetsock.server.observer import ConnectionInfo, Exchange, reply_codes
 from hetsock.x12.writer import ControlNumbers
 
@@ -126,6 +126,34 @@ async def test_health_and_the_routes(store: SqliteStore, tmp_path: Path) -> None
         assert (await http(address, "/nothing"))[0] == 404
         assert (await http(address, "/health", "POST"))[0] == 405
         assert (await http(address, "", raw=b"NONSENSE\r\n\r\n"))[0] == 400
+        assert await http(address, "", raw=b"GET /health HTTP/1.0\n\n") == (200, b"ok\n")  # bare LFs
+        too_large = b"GET /health HTTP/1.1\r\nX-Padding: " + b"x" * 9000 + b"\r\n\r\n"
+        assert (await http(address, "", raw=too_large))[0] == 431
+
+
+async def test_one_address_cannot_hold_every_slot_of_the_health_port(store: SqliteStore, tmp_path: Path) -> None:
+    # Eight silent connections from one address are its share: a ninth from it is closed at once,
+    # and a health probe from elsewhere is still answered.
+    config = ops_config(tmp_path, metrics=True)
+    async with running_worker(config, Services(REGISTRY, store)) as worker:
+        address = worker.metrics_address
+        assert address is not None
+        silent = []
+        for _ in range(MAX_PER_ADDRESS):
+            sock = trio.socket.socket()
+            await sock.bind(("127.0.0.3", 0))
+            await sock.connect(address)
+            silent.append(trio.SocketStream(sock))
+        await trio.sleep(0.2)  # accepted and waiting for their request lines
+        ninth = trio.socket.socket()
+        await ninth.bind(("127.0.0.3", 0))
+        await ninth.connect(address)
+        extra = trio.SocketStream(ninth)
+        with trio.fail_after(2):  # well before the 5 s read timeout
+            assert await extra.receive_some(100) == b""
+        assert await http(address, "/health") == (200, b"ok\n")  # from 127.0.0.1
+        for stream in [*silent, extra]:
+            await stream.aclose()
 
 
 async def test_health_fails_during_maintenance(store: SqliteStore, tmp_path: Path) -> None:

@@ -4,12 +4,15 @@ Prometheus and load balancers need only this much HTTP, so it is written here on
 than pulled in: one request per connection (``Connection: close``), a head of at most
 :data:`MAX_HEAD` bytes read within :data:`READ_TIMEOUT`, GET and HEAD only, at most
 :data:`MAX_CONNECTIONS` at once (more are closed without an answer). The request head is parsed
-by :func:`parse_request_untrusted` (pure: bytes in, a request or ``None`` out) and the answer is
+by :func:`parse_request_untrusted` (pure: bytes in, a request or ``None`` out; lines may end in
+CRLF or LF; a head over :data:`MAX_HEAD` gets 431), at most :data:`MAX_PER_ADDRESS` connections
+from one address (more are closed at once), and the answer is
 rendered by :func:`render_response`; the routes are the caller's (:data:`Handler`).
 """
 
 from __future__ import annotations
 
+import collections
 import errno
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,8 +28,18 @@ MAX_HEAD = 8192
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 MAX_CONNECTIONS = 32
+#: Connections from one address at once, at most: one slow or hostile client cannot hold every
+#: slot and starve a balancer's health checks.
+MAX_PER_ADDRESS = 8
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 
 @attrs.frozen
@@ -48,7 +61,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def parse_request_untrusted(head: bytes) -> Request | None:
     """The request line of an HTTP/1.x request head (up to the blank line); ``None`` if malformed."""
-    line = head.split(b"\r\n", 1)[0]
+    line = head.split(b"\n", 1)[0].removesuffix(b"\r")
     parts = line.split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
         return None
@@ -71,11 +84,17 @@ def render_response(response: Response, *, head_only: bool = False) -> bytes:
     return head if head_only else head + response.body
 
 
+def _ends_head(data: bytes) -> bool:
+    return b"\r\n\r\n" in data or b"\n\n" in data  # HTTP allows a bare LF as the line end
+
+
 async def _read_head(stream: trio.SocketStream) -> bytes | None:
+    """The request head (at most ``MAX_HEAD + 1`` bytes: more means too large); ``None`` when the
+    client closes or is too slow."""
     data = b""
     with trio.move_on_after(READ_TIMEOUT):
-        while b"\r\n\r\n" not in data and len(data) < MAX_HEAD:
-            chunk = await stream.receive_some(MAX_HEAD)
+        while not _ends_head(data) and len(data) <= MAX_HEAD:
+            chunk = await stream.receive_some(MAX_HEAD + 1 - len(data))
             if not chunk:
                 return None
             data += chunk
@@ -83,18 +102,40 @@ async def _read_head(stream: trio.SocketStream) -> bytes | None:
     return None
 
 
-async def _serve_one(stream: trio.SocketStream, handler: Handler, limit: trio.CapacityLimiter) -> None:
+async def _drain(stream: trio.SocketStream) -> None:
+    """After the answer: end our side and read (and drop) what the client still sends, for a
+    moment, so that closing does not reset the connection before the client has read it."""
+    await stream.send_eof()
+    with trio.move_on_after(1.0):
+        read = 0
+        while read < 1 << 20 and (chunk := await stream.receive_some(65536)):
+            read += len(chunk)
+
+
+async def _serve_one(
+    stream: trio.SocketStream, handler: Handler, limit: trio.CapacityLimiter, busy: collections.Counter[str]
+) -> None:
+    try:
+        peer = str(stream.socket.getpeername()[0])
+    except OSError:
+        peer = ""
+    if busy[peer] >= MAX_PER_ADDRESS:
+        await stream.aclose()
+        return
     try:
         limit.acquire_nowait()
     except trio.WouldBlock:
         await stream.aclose()
         return
+    busy[peer] += 1
     try:
         head = await _read_head(stream)
         if head is None:
             return
-        request = parse_request_untrusted(head)
-        if request is None:
+        request = None if len(head) > MAX_HEAD else parse_request_untrusted(head)
+        if len(head) > MAX_HEAD and not _ends_head(head):
+            response = Response(431, b"request head too large\n")
+        elif request is None:
             response = Response(400, b"bad request\n")
         elif request.method not in ("GET", "HEAD"):
             response = Response(405, b"GET or HEAD\n")
@@ -102,12 +143,17 @@ async def _serve_one(stream: trio.SocketStream, handler: Handler, limit: trio.Ca
             response = await handler(request)
         with trio.move_on_after(WRITE_TIMEOUT):
             await stream.send_all(render_response(response, head_only=request is not None and request.method == "HEAD"))
+            if response.status == 431:  # its unread rest would make the close a reset, losing the answer
+                await _drain(stream)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     except Exception:
         logger.exception("http handler failed")
     finally:
         limit.release()
+        busy[peer] -= 1
+        if busy[peer] <= 0:
+            del busy[peer]
         with trio.CancelScope(shield=True):
             await stream.aclose()
 
@@ -121,15 +167,20 @@ async def serve_http(
     name = listeners[0].socket.getsockname()
     address = (str(name[0]), int(name[1]))
     limit = trio.CapacityLimiter(MAX_CONNECTIONS)
+    busy: collections.Counter[str] = collections.Counter()
     task_status.started(address)
 
     async with trio.open_nursery() as nursery:
         for listener in listeners:
-            nursery.start_soon(_accept, listener, handler, limit, nursery)
+            nursery.start_soon(_accept, listener, handler, limit, busy, nursery)
 
 
 async def _accept(
-    listener: trio.SocketListener, handler: Handler, limit: trio.CapacityLimiter, nursery: trio.Nursery
+    listener: trio.SocketListener,
+    handler: Handler,
+    limit: trio.CapacityLimiter,
+    busy: collections.Counter[str],
+    nursery: trio.Nursery,
 ) -> None:
     async with listener:
         while True:
@@ -141,4 +192,4 @@ async def _accept(
                     await trio.sleep(0.1)
                     continue
                 raise
-            nursery.start_soon(_serve_one, stream, handler, limit)
+            nursery.start_soon(_serve_one, stream, handler, limit, busy)
