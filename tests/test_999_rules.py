@@ -700,6 +700,14 @@ def test_no_eq_under_hets_is_a_missing_2110c() -> None:
     assert fast.reply == full.reply
 
 
+def test_a_dependent_without_the_subscribers_eq_is_refused_for_the_dependent_only() -> None:
+    # With a 2000D the subscriber is not the patient: no 2110C is due, only the I4 for the 2000D.
+    text = specimen_with(HL_C, "HL*3*2*22*1").replace(
+        "EQ*30~", "HL*4*3*23*0~TRN*1*TRACKNUM0002*9DEMO00001~NM1*03*1*ROE*JOHN~EQ*30~"
+    )
+    assert_set_rejected(interchange(text.split("~")[:-1]), ["IK3*HL*11*2000D*I4", CTX])
+
+
 def test_no_eq_in_plain_x12_is_situational() -> None:
     decision = check_270(specimen_with(EQ), rules=Rules.x12(), now=NOW, control=ControlNumbers(1))
     assert isinstance(decision, Accepted)

@@ -441,8 +441,15 @@ class _Walk:
             self.report(SegmentFinding(segment_id, position, loop_id or frame.loop.id, code))
 
     def hl(self, segment: Segment, position: int) -> None:
-        self.close_frames(0, position)
         level = segment.get(3)
+        if self.required_loops and level == "23":
+            # A dependent follows: the subscriber is not the patient, so no 2110C is due (the
+            # 2000D itself is what the one-inquiry rule refuses, with its I4).
+            required, self.required_loops = self.required_loops, frozenset()
+            self.close_frames(0, position)
+            self.required_loops = required
+        else:
+            self.close_frames(0, position)
         hierarchy = self.grammar.hierarchy
         entry = hierarchy.get(level)
         if entry is None:
