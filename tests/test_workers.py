@@ -14,6 +14,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: A worker that drains for a second after its first SIGTERM, and stops at once on a second.
@@ -70,36 +72,30 @@ def wait_for_lines(path: Path, word: str, count: int, timeout: float = 20.0) -> 
     raise AssertionError(f"{count} x {word!r} not seen in {path}: {path.read_text() if path.exists() else ''}")
 
 
-def test_a_sighup_during_the_graceful_stop_does_not_force_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("second", "drained", "forced"),
+    [
+        pytest.param(signal.SIGHUP, 2, 0, id="a-sighup-changes-nothing"),  # a reload (logrotate) while draining
+        pytest.param(signal.SIGTERM, 0, 2, id="a-second-sigterm-forces-it"),
+    ],
+)
+def test_a_second_signal_during_the_graceful_stop(
+    tmp_path: Path, second: signal.Signals, drained: int, forced: int
+) -> None:
     log = tmp_path / "workers.log"
     supervisor = supervise(tmp_path, DRAINING_WORKER, str(log), "0")
     try:
         wait_for_lines(log, "ready", 2)
         supervisor.send_signal(signal.SIGTERM)
         wait_for_lines(log, "SIGTERM 1", 2)
-        supervisor.send_signal(signal.SIGHUP)  # a reload (logrotate, say) while the workers drain
+        supervisor.send_signal(second)
         assert supervisor.wait(20) == 0
     finally:
         supervisor.kill()
         supervisor.communicate()
     lines = log.read_text().splitlines()
-    assert sum("drained" in line for line in lines) == 2, lines
-    assert not any("forced" in line for line in lines), lines
-
-
-def test_a_second_sigterm_still_forces_the_stop(tmp_path: Path) -> None:
-    log = tmp_path / "workers.log"
-    supervisor = supervise(tmp_path, DRAINING_WORKER, str(log), "0")
-    try:
-        wait_for_lines(log, "ready", 2)
-        supervisor.send_signal(signal.SIGTERM)
-        wait_for_lines(log, "SIGTERM 1", 2)
-        supervisor.send_signal(signal.SIGTERM)
-        assert supervisor.wait(20) == 0
-    finally:
-        supervisor.kill()
-        supervisor.communicate()
-    assert sum("forced" in line for line in log.read_text().splitlines()) == 2
+    assert sum("drained" in line for line in lines) == drained, lines
+    assert sum("forced" in line for line in lines) == forced, lines
 
 
 def test_a_sighup_while_the_workers_start_does_not_kill_them(tmp_path: Path) -> None:
