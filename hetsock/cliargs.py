@@ -9,13 +9,7 @@ import math
 
 def port(text: str) -> int:
     """A TCP port to connect to, 1 to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a port number, 1 to 65535") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be a port number, 1 to 65535")
-    return value
+    return _whole(text, 1, 65535, "must be a port number, 1 to 65535")
 
 
 def positive_number(text: str) -> float:
@@ -36,12 +30,16 @@ def non_negative_number(text: str) -> float:
 
 def positive_integer(text: str) -> int:
     """A whole number above 0."""
+    return _whole(text, 1, None, "must be a whole number above 0")
+
+
+def _whole(text: str, low: int, high: int | None, message: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number above 0") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number above 0")
+        raise argparse.ArgumentTypeError(message) from None
+    if value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(message)
     return value
 
 

@@ -299,22 +299,21 @@ async def _handle(server: Server, stream: trio.SocketStream) -> None:
     except Exception:
         logger.exception("connection setup failed", extra={"hetsock_fields": {"worker": server.state.worker}})
     finally:
-        # Closed already on every path but a fault or a cancellation (the end of the shutdown's
-        # grace period) in the PROXY or TLS phase: closing again does nothing.
+        # The one close of a socket refused before its connection loop (a refusal and the loop
+        # close theirs first, gracefully: closing again does nothing).
         with trio.CancelScope(shield=True), contextlib.suppress(Exception):  # a broken socket: nothing left to do
             await trio.aclose_forcefully(stream)
 
 
 async def _handle_unguarded(server: Server, stream: trio.SocketStream) -> None:
+    """Returning early leaves ``stream`` to :func:`_handle` to close."""
     state = server.state
     try:
         peer = stream.socket.getpeername()
         peer_host, peer_port = str(peer[0]), int(peer[1])
     except OSError:  # already reset by the peer
-        await stream.aclose()
         return
     if state.shutting_down:
-        await stream.aclose()
         return
     initial = b""
     certificate: str | None = None
@@ -325,15 +324,11 @@ async def _handle_unguarded(server: Server, stream: trio.SocketStream) -> None:
         tcp_peer = peer_host
         if not state.begin_setup(tcp_peer, per_address=not state.settings.proxy_protocol):
             log_event(logger, "setup-refused", level=logging.WARNING, peer=tcp_peer, setting_up=state.setting_up)
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
             return
         try:
             if state.settings.proxy_protocol:
                 behind = await _read_proxy_header(state, stream, peer_host)
                 if behind is None:
-                    with trio.CancelScope(shield=True):
-                        await stream.aclose()
                     return
                 source, initial = behind
                 if source is not None:
@@ -405,7 +400,7 @@ def _trusted(peer_host: str, proxies: tuple[str, ...]) -> bool:
 async def _handshake(
     state: ServerState, stream: trio.SocketStream, initial: bytes, peer_host: str
 ) -> trio.SSLStream[trio.abc.Stream] | None:
-    """TLS over the connection (after any PROXY header); ``None`` (logged, closed) on failure."""
+    """TLS over the connection (after any PROXY header); ``None`` (logged) on failure."""
     assert state.ssl_context is not None
     underlying: trio.abc.Stream = PrefixedStream(stream, initial) if initial else stream
     secured = trio.SSLStream(underlying, state.ssl_context, server_side=True)
@@ -417,8 +412,6 @@ async def _handshake(
         except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
             failure = type(error.__cause__).__name__ if error.__cause__ else "closed"
     log_event(logger, "tls-failed", level=logging.WARNING, peer=peer_host, reason=failure)
-    with trio.CancelScope(shield=True):
-        await stream.aclose()
     return None
 
 
