@@ -20,6 +20,7 @@ import functools
 
 import attrs
 
+from hetsock import native
 from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.decide import InquiryWindow, Rejection, decide
 from hetsock.eligibility.reply271 import render_271
@@ -102,12 +103,43 @@ def _answering(rules: Rules) -> Rules:
     return attrs.evolve(rules, single_inquiry=True)
 
 
-def respond(message: bytes, context: Context) -> Reply:
-    """Answer one interchange. Raises nothing for any input (a bug in here is still a bug)."""
+def respond(message: bytes, context: Context, *, use_native: bool = native.ENABLED) -> Reply:
+    """Answer one interchange. Raises nothing for any input (a bug in here is still a bug).
+
+    ``use_native``: try the C path (:mod:`hetsock.native`) first; it answers the common accepted
+    270 exactly as the rest of this function would, and declines everything else."""
     services = context.services
     rules = services.rules
     if not rules.single_inquiry:
         rules = _answering(rules)
+    if use_native:
+        answered = native.answer(
+            message,
+            rules,
+            services.registry,
+            services.store,
+            context.peer_address,
+            context.now,
+            context.control,
+            services.window,
+        )
+        if answered is not None:
+            payload, scanned = answered
+            return Reply(
+                ReplyKind.ELIGIBILITY,
+                payload,
+                scanned[native.SUBMITTER],
+                scanned[native.NPI],
+                scanned[native.INTERCHANGE_CONTROL],
+                scanned[native.REFERENCE],
+                tuple([t[0] for t in scanned[native.TRACES]]),
+                scanned[native.SERVICE_TYPES],
+                "",
+                (),
+                "",
+                "",
+                scanned[native.MEMBER_ID],
+            )
     decision = check_270(
         message, rules=rules, now=context.now, control=context.control, receiver_id=services.receiver_id
     )

@@ -75,6 +75,12 @@ class BeneficiaryStore(Protocol):
         to (``via_previous_mbi=True``), else ``None``. Raises :class:`StoreUnavailableError`."""
         ...
 
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        """What :meth:`lookup` finds, as the stored document (``Beneficiary.to_document``) and
+        ``via_previous_mbi``, without building the record (the C path reads the document).
+        Raises :class:`StoreUnavailableError`."""
+        ...
+
     def describe(self) -> str:
         """Which store this is, for log lines (``sqlite:<path>``); never credentials."""
         ...

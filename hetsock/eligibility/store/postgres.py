@@ -415,14 +415,29 @@ class PostgresStore:
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary filed under ``mbi``, or the one an earlier MBI ``mbi`` maps to
         (``via_previous_mbi=True``), or ``None``. Raises :class:`StoreUnavailableError`."""
+        found = self.lookup_document(mbi)
+        if found is None:
+            return None
+        document, via_previous = found
+        try:
+            beneficiary = Beneficiary.from_document(document)
+        except (ValueError, KeyError, TypeError) as error:
+            raise StoreUnavailableError(f"{self.label}: a document does not decode ({type(error).__name__})") from None
+        return Lookup(beneficiary, via_previous)
+
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
+        whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
         row = self._fetch_one(_LOOKUP, {"mbi": mbi})
         if row is None:
             return None
         try:
-            beneficiary = Beneficiary.from_document(orjson.loads(row[0]))
-        except (ValueError, KeyError, TypeError) as error:  # orjson.JSONDecodeError is a ValueError
+            document = orjson.loads(row[0])
+        except ValueError as error:  # orjson.JSONDecodeError is a ValueError
             raise StoreUnavailableError(f"{self.label}: a document does not decode ({type(error).__name__})") from None
-        return Lookup(beneficiary, bool(row[1]))
+        if not isinstance(document, dict):
+            raise StoreUnavailableError(f"{self.label}: a document does not decode (not an object)")
+        return document, bool(row[1])
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``postgresql://host:port/db`` (never the password)."""

@@ -300,6 +300,19 @@ class SqliteStore:
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary filed under ``mbi``, or the one an earlier MBI ``mbi`` maps to
         (``via_previous_mbi=True``), or ``None``. Raises :class:`StoreUnavailableError`."""
+        found = self.lookup_document(mbi)
+        if found is None:
+            return None
+        document, via_previous = found
+        try:
+            beneficiary = Beneficiary.from_document(document)
+        except (ValueError, KeyError, TypeError) as error:
+            raise StoreUnavailableError(f"{self._path}: a document does not decode ({type(error).__name__})") from None
+        return Lookup(beneficiary, via_previous)
+
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
+        whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
         try:
             cursor = self._cursor()
             row = cursor.execute(_SELECT_CURRENT, (mbi,)).fetchone()
@@ -311,11 +324,7 @@ class SqliteStore:
                 via_previous = True
         except sqlite3.Error as error:
             raise StoreUnavailableError(f"{self._path}: {_describe(error)}") from error
-        try:
-            beneficiary = Beneficiary.from_document(orjson.loads(row[0]))
-        except (ValueError, KeyError, TypeError) as error:  # orjson.JSONDecodeError is a ValueError
-            raise StoreUnavailableError(f"{self._path}: a document does not decode ({type(error).__name__})") from None
-        return Lookup(beneficiary, via_previous)
+        return _decoded(row[0], self._path), via_previous
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``sqlite:<path>``."""
@@ -428,3 +437,14 @@ def _encode_item(item: Beneficiary | dict[str, Any]) -> EncodedDocument:
 def _describe(error: sqlite3.Error) -> str:
     """SQLite's message (it never quotes bound values, so no patient data)."""
     return str(error) or type(error).__name__
+
+
+def _decoded(data: bytes, where: object) -> dict[str, Any]:
+    """A stored document read back; one that is not a JSON object raises :class:`StoreUnavailableError`."""
+    try:
+        document = orjson.loads(data)
+    except ValueError as error:  # orjson.JSONDecodeError is a ValueError
+        raise StoreUnavailableError(f"{where}: a document does not decode ({type(error).__name__})") from None
+    if not isinstance(document, dict):
+        raise StoreUnavailableError(f"{where}: a document does not decode (not an object)")
+    return document
