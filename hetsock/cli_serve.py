@@ -84,6 +84,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return _run_worker(config, config_path, host, port, args.worker_index or 0, args.reuse_port)
 
 
+#: Seconds a thread may hold the GIL while another waits for it (CPython's default is 0.005).
+#: The audit writer's thread (``audit/background.py``) holds it in bursts while the event loop
+#: waits to answer requests: at the default a request could wait 5 ms for it at each turn.
+GIL_SWITCH_INTERVAL = 0.0005
+
+
 def _open_services(config: Config) -> Services:
     if not config.store.dsn and not config.store.path.exists():
         log_event(
@@ -110,6 +116,7 @@ def _run_worker(config: Config, config_path: Path | None, host: str, port: int, 
     # Everything loaded so far lives as long as the process: keep the collector off it.
     gc.collect()
     gc.freeze()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     run = functools.partial(
         run_worker,
         config,

@@ -66,3 +66,16 @@ def test_a_version_1_file_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
     connection.close()
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 101, 250])
+def test_a_batch_is_stored_whole_and_in_order_across_statements(tmp_path: Path, count: int) -> None:
+    # write() inserts up to 100 rows per statement: every size around that edge stores each record once.
+    database = SqliteAuditDatabase.open(tmp_path / "audit.sqlite3")
+    try:
+        batch = numbered([record(received=T0 + n, connection=n) for n in range(count)], origin="f" * 32)
+        assert database.write(batch) == count
+        assert database.write(batch) == 0  # a retried batch stores nothing twice
+        assert list(database.records()) == batch
+    finally:
+        database.close()

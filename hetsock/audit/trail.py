@@ -48,6 +48,7 @@ import attrs
 import trio
 
 from hetsock.audit import enforcement
+from hetsock.audit.background import BackgroundThread
 from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Suspension
 from hetsock.audit.record import AuditRecord, record_of
 from hetsock.config import AuditConfig, EnforcementConfig
@@ -107,6 +108,8 @@ class AuditTrail(Observer):
     #: A prune in progress (worker 0): records received before this go, a slice per flush.
     _prune_before: float | None = None
     _pruned: int = 0
+    #: Where records are made and written: a thread of low priority (see ``background.py``).
+    _thread: BackgroundThread = attrs.field(factory=lambda: BackgroundThread("hetsock-audit-writer"))
 
     def __attrs_post_init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[Exchange](float("inf"))
@@ -185,6 +188,7 @@ class AuditTrail(Observer):
                 dropped=self.dropped,
                 lost=self.lost,
             )
+            self._thread.stop()
             self._done.set()
 
     def _take(self) -> list[Exchange]:
@@ -204,14 +208,14 @@ class AuditTrail(Observer):
             key, origin, first = self.key, self._origin, self._sequence
             self._sequence += len(taken)
             self._pending.extend(
-                await trio.to_thread.run_sync(
+                await self._thread.run(
                     lambda: [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(taken)]
                 )
             )
         while self._pending:
             chunk = self._pending[: self.settings.batch_size]
             try:
-                stored, suspended = await trio.to_thread.run_sync(self._write, chunk)
+                stored, suspended = await self._thread.run(functools.partial(self._write, chunk))
             except AuditDatabaseError as error:
                 self._failed(error)
                 return False
@@ -299,7 +303,7 @@ class AuditTrail(Observer):
         """One slice of a prune, between two flushes: a prune of a busy day's records takes many
         slices, and the records answered meanwhile must not wait for all of them."""
         try:
-            deleted = await trio.to_thread.run_sync(lambda: self.database.prune(before, limit=PRUNE_SLICE))
+            deleted = await self._thread.run(lambda: self.database.prune(before, limit=PRUNE_SLICE))
         except AuditDatabaseError as error:
             log_event(logger, "audit-prune-failed", level=logging.WARNING, detail=str(error))
             deleted = 0  # tried again at the next hour
