@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -24,7 +25,7 @@ async def test_jobs_run_in_order_on_one_thread_of_low_priority() -> None:
         return n * 2
 
     try:
-        assert [await thread.run(lambda n=n: job(n)) for n in range(5)] == [0, 2, 4, 6, 8]
+        assert [await thread.run(functools.partial(job, n)) for n in range(5)] == [0, 2, 4, 6, 8]
     finally:
         thread.stop()
     natives = {native for native, _ in seen}
