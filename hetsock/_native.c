@@ -27,6 +27,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <string.h>
 
 #define MAX_SEGMENTS 64
@@ -94,6 +95,8 @@ static int date_ok(Span qualifier, Span value) { /* fastpath._date_ok */
     return 1;
 }
 
+static int text_of(PyObject *o, Span *out);
+
 /* --- scan ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -119,47 +122,49 @@ static int present(const Parsed *x, const Seg *s, Py_ssize_t i) { return i < s->
 /* Split text into segments (by term) and elements (by sep). 0: declined (too many). The last
  * piece (after the final terminator) must be empty. */
 static int split(Parsed *x, const char *text, Py_ssize_t n, char sep, char term) {
-    Py_ssize_t start = 0;
+    const char *p = text, *end = text + n;
     x->nseg = x->nel = 0;
     if (n == 0 || text[n - 1] != term) return 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (text[i] != term) continue;
+    while (p < end) {
+        const char *stop = memchr(p, term, (size_t)(end - p)); /* never NULL: the text ends with one */
         if (x->nseg >= MAX_SEGMENTS) return 0;
         Seg *s = &x->segments[x->nseg++];
         s->first = x->nel;
-        Py_ssize_t el_start = start;
-        for (Py_ssize_t j = start; j <= i; j++) {
-            if (j == i || text[j] == sep) {
-                if (x->nel >= MAX_ELEMENTS) return 0;
-                x->elements[x->nel].p = text + el_start;
-                x->elements[x->nel].n = j - el_start;
-                x->nel++;
-                el_start = j + 1;
-            }
+        for (;;) {
+            const char *next = memchr(p, sep, (size_t)(stop - p));
+            if (x->nel >= MAX_ELEMENTS) return 0;
+            x->elements[x->nel].p = p;
+            x->elements[x->nel].n = (next ? next : stop) - p;
+            x->nel++;
+            if (next == NULL) break;
+            p = next + 1;
         }
         s->count = x->nel - s->first;
-        start = i + 1;
+        p = stop + 1;
     }
     return 1;
 }
 
 enum { LOOP_NONE, LOOP_A, LOOP_B, LOOP_C, LOOP_D };
 
-/* scan(text, element, segment, component, repetition, group_ids_match, service_types) */
-static PyObject *scan(PyObject *self, PyObject *args) {
-    PyObject *text_obj, *service_types;
-    int sep_c, term_c, comp_c, rep_c, group_ids_match;
-    if (!PyArg_ParseTuple(args, "UCCCCpO", &text_obj, &sep_c, &term_c, &comp_c, &rep_c, &group_ids_match,
-                          &service_types))
+/* scan(text, delimiters, group_ids_match, service_types): delimiters is the element
+ * separator, repetition separator, component separator and terminator, in that order. */
+static PyObject *scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyAnySet_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "scan(text, delimiters, group_ids_match, service_types)");
         return NULL;
-    if (!PyUnicode_IS_ASCII(text_obj) || sep_c > 127 || term_c > 127 || comp_c > 127 || rep_c > 127) Py_RETURN_NONE;
-    char sep = (char)sep_c, term = (char)term_c, comp = (char)comp_c, rep = (char)rep_c;
+    }
+    PyObject *text_obj = args[0], *service_types = args[3];
+    int group_ids_match = PyObject_IsTrue(args[2]);
+    if (group_ids_match < 0) return NULL;
+    Span delimiters;
+    if (!PyUnicode_IS_ASCII(text_obj) || !text_of(args[1], &delimiters) || delimiters.n != 4) Py_RETURN_NONE;
+    char sep = delimiters.p[0], rep = delimiters.p[1], comp = delimiters.p[2], term = delimiters.p[3];
     Py_ssize_t n;
     const char *text = PyUnicode_AsUTF8AndSize(text_obj, &n);
     if (text == NULL) return NULL;
 
-    Parsed *x = PyMem_Malloc(sizeof(Parsed));
-    if (x == NULL) return PyErr_NoMemory();
+    Parsed parsed, *x = &parsed;
     PyObject *result = NULL, *traces = NULL, *types = NULL, *procedures = NULL;
 
     if (!split(x, text, n, sep, term) || x->nseg + 1 < 6) goto decline;
@@ -304,20 +309,35 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         Py_XDECREF(procedures_tuple);
         goto fail;
     }
-#define S(span) (span).p, (span).n
-    result = Py_BuildValue(
-        "(s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#NNN)",
-        S(submitter), S(receiver), S(el(x, isa, 5)), S(el(x, isa, 7)), S(el(x, isa, 13)), S(el(x, isa, 15)),
-        S(el(x, gs, 2)), S(el(x, gs, 3)), S(el(x, bht, 3)),
+    Span values[27] = {
+        submitter, receiver, el(x, isa, 5), el(x, isa, 7), el(x, isa, 13), el(x, isa, 15),
+        el(x, gs, 2), el(x, gs, 3), el(x, bht, 3),
         /* 9: the provider as sent */
-        S(el(x, provider, 1)), S(el(x, provider, 2)), S(el(x, provider, 3)), S(el(x, provider, 4)),
-        S(el(x, provider, 5)), S(el(x, provider, 7)), S(el(x, provider, 8)), S(el(x, provider, 9)),
+        el(x, provider, 1), el(x, provider, 2), el(x, provider, 3), el(x, provider, 4),
+        el(x, provider, 5), el(x, provider, 7), el(x, provider, 8), el(x, provider, 9),
         /* 17: the subscriber as sent */
-        S(el(x, subscriber, 3)), S(el(x, subscriber, 4)), S(el(x, subscriber, 5)), S(el(x, subscriber, 7)),
-        S(el(x, subscriber, 8)), S(el(x, subscriber, 9)), S(birth), S(gender),
+        el(x, subscriber, 3), el(x, subscriber, 4), el(x, subscriber, 5), el(x, subscriber, 7),
+        el(x, subscriber, 8), el(x, subscriber, 9), birth, gender,
         /* 25 */
-        S(start), S(end), traces_tuple, types_tuple, procedures_tuple);
-#undef S
+        start, end};
+    result = PyTuple_New(30);
+    if (result == NULL) {
+        Py_DECREF(traces_tuple);
+        Py_DECREF(types_tuple);
+        Py_DECREF(procedures_tuple);
+        goto fail;
+    }
+    PyTuple_SET_ITEM(result, 27, traces_tuple);
+    PyTuple_SET_ITEM(result, 28, types_tuple);
+    PyTuple_SET_ITEM(result, 29, procedures_tuple);
+    for (int i = 0; i < 27; i++) {
+        PyObject *value = PyUnicode_DecodeASCII(values[i].p, values[i].n, NULL);
+        if (value == NULL) {
+            Py_CLEAR(result);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(result, i, value);
+    }
     goto done;
 decline:
     result = Py_None;
@@ -329,7 +349,6 @@ done:
     Py_XDECREF(traces);
     Py_XDECREF(types);
     Py_XDECREF(procedures);
-    PyMem_Free(x);
     return result;
 }
 
@@ -339,6 +358,7 @@ typedef struct {
     char *p;
     Py_ssize_t n, cap;
     char sep, term, comp, rep;
+    unsigned char unsafe[256]; /* 1 for the element separator and the terminator */
     int bad;      /* a value held the element separator or the terminator: decline */
     int no_mem;   /* out of memory: raise */
     int segments; /* written since the body started */
@@ -364,10 +384,10 @@ static void raw(Writer *w, const char *s, Py_ssize_t n) {
     w->n += n;
 }
 
-/* One element: the separator, then the value (checked as writer._check_values does). */
-static void put(Writer *w, const char *s, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (s[i] == w->sep || s[i] == w->term) w->bad = 1;
+/* One element: the separator, then the value, which the caller knows holds neither the element
+ * separator nor the terminator (a constant, or a value split out of the request, whose
+ * delimiters the reply keeps). */
+static void put_trusted(Writer *w, const char *s, Py_ssize_t n) {
     grow(w, n + 1);
     if (w->no_mem) return;
     w->p[w->n++] = w->sep;
@@ -375,8 +395,21 @@ static void put(Writer *w, const char *s, Py_ssize_t n) {
     w->n += n;
 }
 
-static void put_c(Writer *w, const char *s) { put(w, s, (Py_ssize_t)strlen(s)); }
-static void put_span(Writer *w, Span a) { put(w, a.p, a.n); }
+/* One element of the record: checked as writer._check_values does. */
+static void put(Writer *w, const char *s, Py_ssize_t n) {
+    unsigned char found = 0;
+    for (Py_ssize_t i = 0; i < n; i++) found |= w->unsafe[(unsigned char)s[i]];
+    if (found) w->bad = 1;
+    grow(w, n + 1);
+    if (w->no_mem) return;
+    w->p[w->n++] = w->sep;
+    memcpy(w->p + w->n, s, (size_t)n);
+    w->n += n;
+}
+
+static void put_c(Writer *w, const char *s) { put_trusted(w, s, (Py_ssize_t)strlen(s)); }
+static void put_span(Writer *w, Span a) { put(w, a.p, a.n); }       /* from the record */
+static void put_rq(Writer *w, Span a) { put_trusted(w, a.p, a.n); } /* from the request */
 
 static void begin(Writer *w, const char *id) { raw(w, id, (Py_ssize_t)strlen(id)); }
 
@@ -410,10 +443,34 @@ static PyObject *row(PyObject *o, Py_ssize_t n) {
 }
 
 /* reply271.money: whole cents as an X12 R amount. */
-static void money(char *buf, long long cents) {
-    long long dollars = cents / 100, rest = cents % 100;
-    if (rest) snprintf(buf, 32, "%lld.%02lld", dollars, rest);
-    else snprintf(buf, 32, "%lld", dollars);
+/* A non-negative whole number in decimal, NUL-ended; buf holds at least 21 characters. */
+static char *decimal(char *buf, long long value) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    for (int i = 0; i < n; i++) buf[i] = digits[n - 1 - i];
+    buf[n] = '\0';
+    return buf + n;
+}
+
+/* value (0 <= value < 10**width) as exactly width digits, zero-padded, NUL-ended. */
+static void padded(char *buf, long long value, int width) {
+    for (int i = width - 1; i >= 0; i--) {
+        buf[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    buf[width] = '\0';
+}
+
+static void money(char *buf, long long cents) { /* cents >= 0 (count_of) */
+    long long rest = cents % 100;
+    char *end = decimal(buf, cents / 100);
+    if (rest) {
+        end[0] = '.', end[1] = (char)('0' + rest / 10), end[2] = (char)('0' + rest % 10), end[3] = '\0';
+    }
 }
 
 /* A non-negative int of the document (bool excluded, as from_document would keep it but the
@@ -542,9 +599,12 @@ static int sections_of(PyObject *asked) {
     return wanted;
 }
 
+/* The record's keys, interned once (a lookup by C string would make a str every time). */
+static PyObject *KEY_name, *KEY_mbi, *KEY_dob, *KEY_sex, *KEY_addr, *KEY_dod, *KEY_prev, *KEY_esrd, *KEY_ent, *KEY_ded, *KEY_days, *KEY_ma, *KEY_pdp, *KEY_msp, *KEY_hospice, *KEY_hh, *KEY_prev_svc;
+
 /* doc.get(key) as a list, or NULL when absent; -1 in *bad when present but not a list. */
-static PyObject *section(PyObject *doc, const char *key, int *bad) {
-    PyObject *v = PyDict_GetItemString(doc, key);
+static PyObject *section(PyObject *doc, PyObject *key, int *bad) {
+    PyObject *v = PyDict_GetItemWithError(doc, key);
     if (v == NULL) return NULL;
     if (!PyList_Check(v)) {
         *bad = 1;
@@ -562,38 +622,54 @@ static PyObject *section(PyObject *doc, const char *key, int *bad) {
 static void plan_loop_start(Writer *w) { segment(w, "LS", "2120", NULL); }
 static void plan_loop_end(Writer *w) { segment(w, "LE", "2120", NULL); }
 
-static PyObject *render(PyObject *self, PyObject *args) {
-    PyObject *scanned, *doc, *params;
-    if (!PyArg_ParseTuple(args, "O!O!O!", &PyTuple_Type, &scanned, &PyDict_Type, &doc, &PyTuple_Type, &params))
-        return NULL;
-    if (PyTuple_GET_SIZE(scanned) != 30 || PyTuple_GET_SIZE(params) != 12) {
-        PyErr_SetString(PyExc_ValueError, "render: unexpected arguments");
+/* render(scanned, doc, params) */
+static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+        PyTuple_GET_SIZE(args[0]) != 30 || PyTuple_GET_SIZE(args[2]) != 11 ||
+        !PyDateTime_Check(PyTuple_GET_ITEM(args[2], 0))) {
+        PyErr_SetString(PyExc_TypeError, "render(scanned, doc, params)");
         return NULL;
     }
+    PyObject *scanned = args[0], *doc = args[1], *params = args[2];
     Writer w = {0};
     w.cap = 2048;
     w.p = PyMem_Malloc((size_t)w.cap);
     if (w.p == NULL) return PyErr_NoMemory();
     PyObject *result = NULL;
 
-    /* params: date, time, interchange control (9 digits), group control, transaction control
-     * (4 digits), first and last allowed day, sender qualifier, receiver qualifier, delimiters
-     * (4 characters), Part A types, Part B types */
-    Span date, time_, isa13, gs06, st02, first_allowed, last_allowed, q_sender, q_receiver, delims, types_a, types_b;
-    TEXT(PyTuple_GET_ITEM(params, 0), date);
-    TEXT(PyTuple_GET_ITEM(params, 1), time_);
-    TEXT(PyTuple_GET_ITEM(params, 2), isa13);
-    TEXT(PyTuple_GET_ITEM(params, 3), gs06);
-    TEXT(PyTuple_GET_ITEM(params, 4), st02);
-    TEXT(PyTuple_GET_ITEM(params, 5), first_allowed);
-    TEXT(PyTuple_GET_ITEM(params, 6), last_allowed);
-    TEXT(PyTuple_GET_ITEM(params, 7), q_sender);
-    TEXT(PyTuple_GET_ITEM(params, 8), q_receiver);
-    TEXT(PyTuple_GET_ITEM(params, 9), delims);
-    TEXT(PyTuple_GET_ITEM(params, 10), types_a);
-    TEXT(PyTuple_GET_ITEM(params, 11), types_b);
-    if (delims.n != 4 || date.n != 8 || time_.n != 6) goto decline;
+    /* params: now (the reply's date and time), the interchange, group and transaction control
+     * numbers, the first and last allowed day, sender and receiver qualifier, the delimiters
+     * (as scan takes them), Part A types, Part B types */
+    PyObject *now = PyTuple_GET_ITEM(params, 0);
+    long long controls[3];
+    for (int i = 0; i < 3; i++) {
+        PyObject *number = PyTuple_GET_ITEM(params, 1 + i);
+        if (!count_of(number, &controls[i]) || controls[i] > 999999999) goto decline;
+    }
+    char date_buf[9], time_buf[7], isa13_buf[10], gs06_buf[24], st02_buf[24];
+    int year = PyDateTime_GET_YEAR(now), month = PyDateTime_GET_MONTH(now), day = PyDateTime_GET_DAY(now);
+    int hour = PyDateTime_DATE_GET_HOUR(now), minute = PyDateTime_DATE_GET_MINUTE(now);
+    int second = PyDateTime_DATE_GET_SECOND(now);
+    padded(date_buf, year, 4), padded(date_buf + 4, month, 2), padded(date_buf + 6, day, 2);
+    padded(time_buf, hour, 2), padded(time_buf + 2, minute, 2), padded(time_buf + 4, second, 2);
+    padded(isa13_buf, controls[0], 9);
+    decimal(gs06_buf, controls[1]);
+    if (controls[2] > 9999) decimal(st02_buf, controls[2]);
+    else padded(st02_buf, controls[2], 4);
+    Span date = {date_buf, 8}, time_ = {time_buf, 6}, isa13 = {isa13_buf, 9};
+    Span gs06 = {gs06_buf, (Py_ssize_t)strlen(gs06_buf)}, st02 = {st02_buf, (Py_ssize_t)strlen(st02_buf)};
+    Span first_allowed, last_allowed, q_sender, q_receiver, delims, types_a, types_b;
+    TEXT(PyTuple_GET_ITEM(params, 4), first_allowed);
+    TEXT(PyTuple_GET_ITEM(params, 5), last_allowed);
+    TEXT(PyTuple_GET_ITEM(params, 6), q_sender);
+    TEXT(PyTuple_GET_ITEM(params, 7), q_receiver);
+    TEXT(PyTuple_GET_ITEM(params, 8), delims);
+    TEXT(PyTuple_GET_ITEM(params, 9), types_a);
+    TEXT(PyTuple_GET_ITEM(params, 10), types_b);
+    if (year > 9999) goto decline;
+    if (delims.n != 4) goto decline;
     w.sep = delims.p[0], w.rep = delims.p[1], w.comp = delims.p[2], w.term = delims.p[3];
+    w.unsafe[(unsigned char)w.sep] = w.unsafe[(unsigned char)w.term] = 1;
     for (int i = 0; i < 4; i++) /* reply271.reply_delimiters would change them: escaping needed */
         if (delims.p[i] == '-' || delims.p[i] == '.' || delims.p[i] == ' ') goto decline;
 
@@ -615,7 +691,7 @@ static PyObject *render(PyObject *self, PyObject *args) {
     if (!span_eq(s_qualifier, "MI") || !is_mbi(s_member)) goto decline;       /* 72 */
     if (start.n == 0) start = stop = date;                                    /* no date of service: today */
     if (span_cmp(stop, last_allowed) > 0 || span_cmp(start, first_allowed) < 0) goto decline; /* 63, 62 */
-    PyObject *name = PyDict_GetItemString(doc, "name");
+    PyObject *name = PyDict_GetItemWithError(doc, KEY_name);
     if (name == NULL || row(name, 4) == NULL) goto decline;
     Span b_last, b_first, b_middle, b_suffix, b_mbi, b_birth, b_sex;
     TEXT(ITEM(name, 0), b_last);
@@ -623,11 +699,11 @@ static PyObject *render(PyObject *self, PyObject *args) {
     TEXT(ITEM(name, 2), b_middle);
     TEXT(ITEM(name, 3), b_suffix);
     PyObject *o;
-    if ((o = PyDict_GetItemString(doc, "mbi")) == NULL) goto decline;
+    if ((o = PyDict_GetItemWithError(doc, KEY_mbi)) == NULL) goto decline;
     TEXT(o, b_mbi);
-    if ((o = PyDict_GetItemString(doc, "dob")) == NULL) goto decline;
+    if ((o = PyDict_GetItemWithError(doc, KEY_dob)) == NULL) goto decline;
     TEXT(o, b_birth);
-    if ((o = PyDict_GetItemString(doc, "sex")) == NULL) goto decline;
+    if ((o = PyDict_GetItemWithError(doc, KEY_sex)) == NULL) goto decline;
     TEXT(o, b_sex);
     if (!spans_equal(s_last, b_last) || !spans_equal(s_suffix, b_suffix)) goto decline; /* 73, or corrected */
     if (s_first.n == 0 && s_birth.n == 0) goto decline;                                 /* 73 */
@@ -637,23 +713,23 @@ static PyObject *render(PyObject *self, PyObject *args) {
 
     /* The record's other sections, shape-checked as from_document unpacks them. */
     Span addr[5];
-    PyObject *address = PyDict_GetItemString(doc, "addr");
+    PyObject *address = PyDict_GetItemWithError(doc, KEY_addr);
     if (address == NULL || row(address, 5) == NULL) goto decline;
     for (int i = 0; i < 5; i++) TEXT(ITEM(address, i), addr[i]);
     Span death = {"", 0};
-    if ((o = PyDict_GetItemString(doc, "dod")) != NULL) TEXT(o, death);
-    if ((o = PyDict_GetItemString(doc, "prev")) != NULL && !PyList_Check(o)) goto decline;
+    if ((o = PyDict_GetItemWithError(doc, KEY_dod)) != NULL) TEXT(o, death);
+    if ((o = PyDict_GetItemWithError(doc, KEY_prev)) != NULL && !PyList_Check(o)) goto decline;
     int esrd = 0;
-    if ((o = PyDict_GetItemString(doc, "esrd")) != NULL) {
+    if ((o = PyDict_GetItemWithError(doc, KEY_esrd)) != NULL) {
         if (!PyBool_Check(o)) goto decline;
         esrd = o == Py_True;
     }
     int shape_bad = 0;
-    PyObject *ent = section(doc, "ent", &shape_bad), *ded = section(doc, "ded", &shape_bad);
-    PyObject *days = section(doc, "days", &shape_bad), *ma = section(doc, "ma", &shape_bad);
-    PyObject *pdp = section(doc, "pdp", &shape_bad), *msp = section(doc, "msp", &shape_bad);
-    PyObject *hospice = section(doc, "hospice", &shape_bad), *hh = section(doc, "hh", &shape_bad);
-    PyObject *preventive = section(doc, "prev_svc", &shape_bad);
+    PyObject *ent = section(doc, KEY_ent, &shape_bad), *ded = section(doc, KEY_ded, &shape_bad);
+    PyObject *days = section(doc, KEY_days, &shape_bad), *ma = section(doc, KEY_ma, &shape_bad);
+    PyObject *pdp = section(doc, KEY_pdp, &shape_bad), *msp = section(doc, KEY_msp, &shape_bad);
+    PyObject *hospice = section(doc, KEY_hospice, &shape_bad), *hh = section(doc, KEY_hh, &shape_bad);
+    PyObject *preventive = section(doc, KEY_prev_svc, &shape_bad);
     if (shape_bad) goto decline;
 
     /* The envelope: the request's ends swapped (render_one_set, writer._isa). */
@@ -667,28 +743,28 @@ static PyObject *render(PyObject *self, PyObject *args) {
     memcpy(hhmm, time_.p, 4), hhmm[4] = '\0';
     begin(&w, "ISA");
     put_c(&w, "00"), put_c(&w, "          "), put_c(&w, "00"), put_c(&w, "          ");
-    put_span(&w, q_receiver), put_c(&w, isa06), put_span(&w, q_sender), put_c(&w, isa08);
-    put_c(&w, yymmdd), put_c(&w, hhmm), put_c(&w, repetition), put_c(&w, "00501"), put_span(&w, isa13);
-    put_c(&w, "0"), put_span(&w, usage), put_c(&w, component);
+    put_rq(&w, q_receiver), put_c(&w, isa06), put_rq(&w, q_sender), put_c(&w, isa08);
+    put_c(&w, yymmdd), put_c(&w, hhmm), put_c(&w, repetition), put_c(&w, "00501"), put_rq(&w, isa13);
+    put_c(&w, "0"), put_rq(&w, usage), put_c(&w, component);
     end(&w);
     begin(&w, "GS");
-    put_c(&w, "HB"), put_span(&w, group_receiver), put_span(&w, group_sender), put_span(&w, date), put_span(&w, time_);
-    put_span(&w, gs06), put_c(&w, "X"), put_c(&w, "005010X279A1");
+    put_c(&w, "HB"), put_rq(&w, group_receiver), put_rq(&w, group_sender), put_rq(&w, date), put_rq(&w, time_);
+    put_rq(&w, gs06), put_c(&w, "X"), put_c(&w, "005010X279A1");
     end(&w);
     begin(&w, "ST");
-    put_c(&w, "271"), put_span(&w, st02), put_c(&w, "005010X279A1");
+    put_c(&w, "271"), put_rq(&w, st02), put_c(&w, "005010X279A1");
     end(&w);
     w.segments = 0;
     begin(&w, "BHT");
-    put_c(&w, "0022"), put_c(&w, "11"), put_span(&w, reference), put_span(&w, date), put_span(&w, time_);
+    put_c(&w, "0022"), put_c(&w, "11"), put_rq(&w, reference), put_rq(&w, date), put_rq(&w, time_);
     end(&w);
     segment(&w, "HL", "1", "", "20", "1", NULL);
     segment(&w, "NM1", "PR", "2", "CMS", "", "", "", "", "PI", "CMS", NULL);
     segment(&w, "PER", "IC", "", "UR", "WWW.CMS.GOV", NULL);
     segment(&w, "HL", "2", "1", "21", "1", NULL);
     begin(&w, "NM1"); /* NM109 (a valid NPI) is present: nothing to trim */
-    put_span(&w, p_entity), put_span(&w, p_type), put_span(&w, p_name), put_span(&w, p_first);
-    put_span(&w, p_middle), put_c(&w, ""), put_span(&w, p_suffix), put_span(&w, p_qualifier), put_span(&w, p_id);
+    put_rq(&w, p_entity), put_rq(&w, p_type), put_rq(&w, p_name), put_rq(&w, p_first);
+    put_rq(&w, p_middle), put_c(&w, ""), put_rq(&w, p_suffix), put_rq(&w, p_qualifier), put_rq(&w, p_id);
     end(&w);
     segment(&w, "HL", "3", "2", "22", "0", NULL);
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(traces) && i < 3; i++) {
@@ -699,8 +775,8 @@ static PyObject *render(PyObject *self, PyObject *args) {
         TEXT(PyTuple_GET_ITEM(t, 1), originator);
         TEXT(PyTuple_GET_ITEM(t, 2), additional);
         begin(&w, "TRN");
-        put_c(&w, "2"), put_span(&w, number), put_span(&w, originator);
-        if (additional.n > 0) put_span(&w, additional);
+        put_c(&w, "2"), put_rq(&w, number), put_rq(&w, originator);
+        if (additional.n > 0) put_rq(&w, additional);
         end(&w);
     }
     /* 2100C: the subscriber as the record has them (reply271._subscriber_found). */
@@ -745,7 +821,7 @@ static PyObject *render(PyObject *self, PyObject *args) {
             int active = covers(s, e, start);
             begin(&w, "EB");
             put_c(&w, active ? "1" : "6"), put_c(&w, "");
-            if (active) put_span(&w, types);
+            if (active) put_rq(&w, types);
             else put_c(&w, "30");
             put_c(&w, insurance);
             end(&w);
@@ -787,7 +863,7 @@ static PyObject *render(PyObject *self, PyObject *args) {
         TEXT(ITEM(r, 2), e);
         if (!count_of(ITEM(r, 3), &used) || !count_of(ITEM(r, 4), &remaining) || !count_of(ITEM(r, 5), &coinsurance))
             goto decline;
-        snprintf(number, sizeof number, "%lld", remaining);
+        decimal(number, remaining);
         if (span_eq(kind, "hospital") && (sections & HOSPITAL)) {
             if (coinsurance) {
                 money(amount, coinsurance);
@@ -798,7 +874,7 @@ static PyObject *render(PyObject *self, PyObject *args) {
         } else if (span_eq(kind, "snf") && (sections & SNF)) {
             if (coinsurance) {
                 char at_rate[32];
-                snprintf(at_rate, sizeof at_rate, "%lld", remaining < 80 ? remaining : 80); /* SNF_COINSURANCE_DAYS */
+                decimal(at_rate, remaining < 80 ? remaining : 80); /* SNF_COINSURANCE_DAYS */
                 money(amount, coinsurance);
                 segment(&w, "EB", "B", "", "AG", "MA", "", "29", amount, "", "DY", at_rate, NULL);
             }
@@ -988,15 +1064,15 @@ static PyObject *render(PyObject *self, PyObject *args) {
 
     /* The trailers. */
     char se01[24];
-    snprintf(se01, sizeof se01, "%d", w.segments + 2);
+    decimal(se01, w.segments + 2);
     begin(&w, "SE");
-    put_c(&w, se01), put_span(&w, st02);
+    put_c(&w, se01), put_rq(&w, st02);
     end(&w);
     begin(&w, "GE");
-    put_c(&w, "1"), put_span(&w, gs06);
+    put_c(&w, "1"), put_rq(&w, gs06);
     end(&w);
     begin(&w, "IEA");
-    put_c(&w, "1"), put_span(&w, isa13);
+    put_c(&w, "1"), put_rq(&w, isa13);
     end(&w);
     if (w.no_mem) goto fail;
     if (w.bad) goto decline;
@@ -1015,11 +1091,32 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"scan", scan, METH_VARARGS, "The values of a 270 the interchange expression matched, or None (see the module)."},
-    {"render", render, METH_VARARGS, "The 271 for a scanned 270 and its record, or None (see the module)."},
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL, "The values of a 270 the interchange expression matched, or None (see the module)."},
+    {"render", (PyCFunction)(void (*)(void))render, METH_FASTCALL, "The 271 for a scanned 270 and its record, or None (see the module)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "hetsock._native", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    if ((KEY_name = PyUnicode_InternFromString("name")) == NULL) return NULL;
+    if ((KEY_mbi = PyUnicode_InternFromString("mbi")) == NULL) return NULL;
+    if ((KEY_dob = PyUnicode_InternFromString("dob")) == NULL) return NULL;
+    if ((KEY_sex = PyUnicode_InternFromString("sex")) == NULL) return NULL;
+    if ((KEY_addr = PyUnicode_InternFromString("addr")) == NULL) return NULL;
+    if ((KEY_dod = PyUnicode_InternFromString("dod")) == NULL) return NULL;
+    if ((KEY_prev = PyUnicode_InternFromString("prev")) == NULL) return NULL;
+    if ((KEY_esrd = PyUnicode_InternFromString("esrd")) == NULL) return NULL;
+    if ((KEY_ent = PyUnicode_InternFromString("ent")) == NULL) return NULL;
+    if ((KEY_ded = PyUnicode_InternFromString("ded")) == NULL) return NULL;
+    if ((KEY_days = PyUnicode_InternFromString("days")) == NULL) return NULL;
+    if ((KEY_ma = PyUnicode_InternFromString("ma")) == NULL) return NULL;
+    if ((KEY_pdp = PyUnicode_InternFromString("pdp")) == NULL) return NULL;
+    if ((KEY_msp = PyUnicode_InternFromString("msp")) == NULL) return NULL;
+    if ((KEY_hospice = PyUnicode_InternFromString("hospice")) == NULL) return NULL;
+    if ((KEY_hh = PyUnicode_InternFromString("hh")) == NULL) return NULL;
+    if ((KEY_prev_svc = PyUnicode_InternFromString("prev_svc")) == NULL) return NULL;
+    return PyModule_Create(&module);
+}

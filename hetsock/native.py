@@ -27,9 +27,7 @@ from hetsock.eligibility.decide import InquiryWindow
 from hetsock.eligibility.reply271 import _service_type_lists
 from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
 from hetsock.registry import Registry
-from hetsock.x12.dates import ccyymmdd, hhmmss
-from hetsock.x12.envelope import decode
-from hetsock.x12.fastpath import _SERVICE_TYPES, _prepared, takes_fast_interchange
+from hetsock.x12.fastpath import _SERVICE_TYPES, _prepared
 from hetsock.x12.isa import ISA_LENGTH
 from hetsock.x12.rules import X12_ID_QUALIFIERS, Rules
 from hetsock.x12.writer import ControlNumbers
@@ -58,20 +56,18 @@ def answer(
     window: InquiryWindow,
 ) -> tuple[bytes, tuple[Any, ...]] | None:
     """The 271 and the scanned 270's values, or ``None`` for the Python path to answer."""
-    if _native is None or not takes_fast_interchange(rules):
+    if _native is None or not rules.single_inquiry or rules.allow_credentials:  # takes_fast_interchange
         return None
-    text = decode(message)
+    text = message if isinstance(message, str) else message.decode("latin-1")  # envelope.decode
     if len(text) < ISA_LENGTH or text[:3] != "ISA":
         return None
-    prepared = _prepared(text[3] + text[82] + text[104] + text[105], rules)
-    if prepared is None:
+    # ISA04's separator, ISA11, ISA16 and the terminator: the delimiters in the order
+    # Delimiters holds them (element, repetition, component, segment).
+    chars = text[3] + text[82] + text[104] + text[105]
+    prepared = _prepared(chars, rules)
+    if prepared is None or prepared[1].fullmatch(text) is None:
         return None
-    d, pattern = prepared
-    if pattern.fullmatch(text) is None:
-        return None
-    scanned = _native.scan(
-        text, d.element, d.segment, d.component, d.repetition, rules.group_ids_match_interchange, _SERVICE_TYPES
-    )
+    scanned = _native.scan(text, chars, rules.group_ids_match_interchange, _SERVICE_TYPES)
     if scanned is None:
         return None
     submitter = registry.get(scanned[SUBMITTER])
@@ -89,20 +85,19 @@ def answer(
         return None
     if found is None or found[1]:  # not found, or found through an earlier MBI
         return None
-    today = now.date()
-    first_allowed, last_allowed = window.bounds(today)
-    part_a, part_b = _service_type_lists(d.repetition)
+    first_allowed, last_allowed = window.bounds(now.date())
+    part_a, part_b = _service_type_lists(chars[1])
+    q_sender, q_receiver = scanned[2], scanned[3]
     params = (
-        ccyymmdd(today),
-        hhmmss(now),
-        f"{control.interchange:09d}",
-        str(control.group),
-        f"{control.transaction:04d}",
+        now,
+        control.interchange,
+        control.group,
+        control.transaction,
         first_allowed,
         last_allowed,
-        _qualifier(scanned[2]),  # the request's ISA05: the reply's ISA07
-        _qualifier(scanned[3]),  # the request's ISA07: the reply's ISA05
-        d.element + d.repetition + d.component + d.segment,
+        q_sender if q_sender in X12_ID_QUALIFIERS else "ZZ",  # the request's ISA05: the reply's ISA07
+        q_receiver if q_receiver in X12_ID_QUALIFIERS else "ZZ",  # its ISA07: the reply's ISA05
+        chars,
         part_a,
         part_b,
     )
@@ -110,7 +105,3 @@ def answer(
     if payload is None:
         return None
     return payload, scanned
-
-
-def _qualifier(value: str) -> str:
-    return value if value in X12_ID_QUALIFIERS else "ZZ"
