@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,15 @@ def test_the_mbi_hash_is_keyed_and_normalized() -> None:
     assert one != mbi_hash(KEY, "2EG4TE5MK74")
     assert mbi_hash(KEY, "") == ""
     assert "1EG4TE5MK73" not in one
+
+
+@pytest.mark.parametrize("key", [KEY, b"k" * 16, b"a passphrase typed by hand", bytes(range(64)), bytes(200)])
+def test_the_mbi_hash_is_hmac_sha256(key: bytes) -> None:
+    # The hash keeps SHA-256's states for the key (hetsock.audit.record._hmac_states): the same
+    # value as the standard library's HMAC, for keys shorter, as long as and longer than a block.
+    for mbi in ("1EG4TE5MK73", "9EG4TE5MK71", "X" * 40):
+        expected = hmac.new(key, mbi.encode(), "sha256").digest()[:16].hex()
+        assert mbi_hash(key, mbi) == expected
 
 
 def test_the_key_file_is_created_private_and_then_reused(tmp_path: Path) -> None:

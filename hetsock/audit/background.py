@@ -1,11 +1,12 @@
-"""One thread of low scheduling priority for the audit writer's work (records, inserts, prunes).
+"""A thread of lower scheduling priority for the audit writer's work (records, inserts, prunes).
 
 Why not ``trio.to_thread``: the writer's flush is a burst of CPU work (about 25 us a record) on
 the worker's own core, and a thread at normal priority takes half of that core while it runs,
 so every request answered meanwhile waits about twice as long: with the trail on, the 99th
-percentile latency at 16 connections was twice what it was with it off. At the lowest priority
-(nice 19 on Linux, this thread only) the scheduler runs it when the event loop waits, so the
-flush fills the loop's idle time instead of stretching its requests. The GIL could let the
+percentile latency at 16 connections was twice what it was with it off. At a lower priority
+(nice :data:`NICE` on Linux, this thread only) the scheduler runs it mostly when the event loop
+waits, and otherwise in short slices, so the flush fills the loop's idle time instead of
+stretching its requests. The GIL could let the
 low-priority thread hold up the loop while it is not running; it does not, because the loop,
 once it waits for the GIL, is not runnable, so the writer runs and hands it over (the worker
 also shortens the GIL's switch interval, see ``cli_serve``). A dedicated thread, rather than a
@@ -31,30 +32,38 @@ import trio
 
 T = TypeVar("T")
 
-#: The nice value the thread runs at (Linux: per thread; elsewhere the thread keeps its priority).
-NICE = 19
+#: The nice value the audit writer's thread runs at (Linux: per thread; elsewhere the thread
+#: keeps its priority). Not the lowest: when the event loop never waits (a saturated worker) the
+#: scheduler still gives a thread at nice 7 about a sixth of the core (weights 215 : 1024), more
+#: than the trail needs at the worker's full rate (about a tenth), in short slices (about 1 ms
+#: of each 6), so no request waits long for it; at nice 19 (a sixtieth) it fell behind by 4,500
+#: records a second. The trail also hands its work to a thread of normal priority when it has
+#: fallen behind all the same (``trail.CATCH_UP_AFTER``).
+NICE = 7
 
 _Job = tuple[Callable[[], object], trio.lowlevel.TrioToken, Callable[[outcome.Outcome[object]], None]]
 
 
-def lower_priority() -> bool:
-    """Lower the calling thread's scheduling priority to :data:`NICE` (Linux only: elsewhere
+def lower_priority(nice: int = NICE) -> bool:
+    """Lower the calling thread's scheduling priority to ``nice`` (Linux only: elsewhere
     ``setpriority`` would renice the whole process). Whether it was lowered."""
     if not sys.platform.startswith("linux"):
         return False
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError:
         return False
     return True
 
 
 class BackgroundThread:
-    """Runs jobs one at a time, in order, on its own low-priority thread, started by the first
-    job; :meth:`stop` ends it (a later job starts a new one)."""
+    """Runs jobs one at a time, in order, on its own thread (at ``nice``, or the process's own
+    priority with ``None``), started by the first job; :meth:`stop` ends it (a later job starts
+    a new one)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, nice: int | None = NICE) -> None:
         self._name = name
+        self._nice = nice
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -86,7 +95,8 @@ class BackgroundThread:
         return value
 
     def _main(self) -> None:
-        lower_priority()
+        if self._nice is not None:
+            lower_priority(self._nice)
         while True:
             item = self._jobs.get()
             if item is None:

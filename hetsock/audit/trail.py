@@ -65,6 +65,10 @@ FLUSH_ON_STOP = 3.0
 _STOP_RETRY = 0.2
 #: Seconds between prunes (worker 0), and records deleted per transaction.
 PRUNE_EVERY = 3600.0
+#: Flush intervals the oldest unwritten record may wait before the work moves to a thread of
+#: normal priority (see ``background.py``): the trail never falls behind for long, even on a
+#: worker so busy that the lower-priority thread gets little of the core.
+CATCH_UP_AFTER = 3
 PRUNE_SLICE = 10_000
 
 
@@ -108,8 +112,13 @@ class AuditTrail(Observer):
     #: A prune in progress (worker 0): records received before this go, a slice per flush.
     _prune_before: float | None = None
     _pruned: int = 0
-    #: Where records are made and written: a thread of low priority (see ``background.py``).
+    #: Where records are made and written: a thread of lower priority (see ``background.py``),
+    #: or, once the oldest record waiting is :data:`CATCH_UP_AFTER` flush intervals old, one of
+    #: normal priority until the trail has caught up.
     _thread: BackgroundThread = attrs.field(factory=lambda: BackgroundThread("hetsock-audit-writer"))
+    _catch_up: BackgroundThread = attrs.field(factory=lambda: BackgroundThread("hetsock-audit-catch-up", nice=None))
+    #: trio time since which records have been waiting (``None``: none are).
+    _waiting_since: float | None = None
 
     def __attrs_post_init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[Exchange](float("inf"))
@@ -189,6 +198,7 @@ class AuditTrail(Observer):
                 lost=self.lost,
             )
             self._thread.stop()
+            self._catch_up.stop()
             self._done.set()
 
     def _take(self) -> list[Exchange]:
@@ -201,21 +211,34 @@ class AuditTrail(Observer):
         self._queued -= len(taken)
         return taken
 
+    def _runner(self) -> BackgroundThread:
+        """The lower-priority thread, or the catch-up one while the trail is behind."""
+        now = trio.current_time()
+        if self._waiting_since is None:
+            self._waiting_since = now - self.settings.flush_interval  # the oldest waited about that long
+        behind = now - self._waiting_since >= CATCH_UP_AFTER * self.settings.flush_interval
+        return self._catch_up if behind else self._thread
+
     async def _flush(self) -> bool:
         """Write everything queued; whether it all went (else it stays pending for the next flush)."""
+        started = trio.current_time()
         taken = self._take()
+        if not taken and not self._pending:
+            self._waiting_since = None
+            return True
+        runner = self._runner()
         if taken:
             key, origin, first = self.key, self._origin, self._sequence
             self._sequence += len(taken)
             self._pending.extend(
-                await self._thread.run(
+                await runner.run(
                     lambda: [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(taken)]
                 )
             )
         while self._pending:
             chunk = self._pending[: self.settings.batch_size]
             try:
-                stored, suspended = await self._thread.run(functools.partial(self._write, chunk))
+                stored, suspended = await runner.run(functools.partial(self._write, chunk))
             except AuditDatabaseError as error:
                 self._failed(error)
                 return False
@@ -239,6 +262,8 @@ class AuditTrail(Observer):
                     )
                 if self.on_suspended is not None:
                     self.on_suspended(suspended)
+        # What came while this flush ran has waited at most since it started.
+        self._waiting_since = started if self._queued else None
         return True
 
     async def _flush_on_stop(self) -> None:
