@@ -69,6 +69,8 @@ PRUNE_EVERY = 3600.0
 #: normal priority (see ``background.py``): the trail never falls behind for long, even on a
 #: worker so busy that the lower-priority thread gets little of the core.
 CATCH_UP_AFTER = 3
+#: Exchanges made into records per job on the writer's thread (the runner is chosen per job).
+RECORDS_PER_JOB = 250
 PRUNE_SLICE = 10_000
 
 
@@ -211,6 +213,11 @@ class AuditTrail(Observer):
         self._queued -= len(taken)
         return taken
 
+    def _records(self, exchanges: list[Exchange], first: int) -> list[AuditRecord]:
+        """On the writer's thread: the records of ``exchanges``, numbered from ``first``."""
+        key, origin = self.key, self._origin
+        return [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(exchanges)]
+
     def _runner(self) -> BackgroundThread:
         """The lower-priority thread, or the catch-up one while the trail is behind."""
         now = trio.current_time()
@@ -226,17 +233,13 @@ class AuditTrail(Observer):
         if not taken and not self._pending:
             self._waiting_since = None
             return True
-        runner = self._runner()
-        if taken:
-            key, origin, first = self.key, self._origin, self._sequence
-            self._sequence += len(taken)
-            self._pending.extend(
-                await runner.run(
-                    lambda: [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(taken)]
-                )
-            )
+        for start in range(0, len(taken), RECORDS_PER_JOB):  # so the runner is chosen afresh between
+            part, first = taken[start : start + RECORDS_PER_JOB], self._sequence
+            self._sequence += len(part)
+            self._pending.extend(await self._runner().run(functools.partial(self._records, part, first)))
         while self._pending:
             chunk = self._pending[: self.settings.batch_size]
+            runner = self._runner()
             try:
                 stored, suspended = await runner.run(functools.partial(self._write, chunk))
             except AuditDatabaseError as error:
