@@ -738,14 +738,14 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     memset(isa06, ' ', 15), memset(isa08, ' ', 15);
     memcpy(isa06, receiver.p, (size_t)receiver.n), memcpy(isa08, submitter.p, (size_t)submitter.n);
     isa06[15] = isa08[15] = '\0';
-    char yymmdd[7], hhmm[5], repetition[2] = {w.rep, 0}, component[2] = {w.comp, 0};
+    char yymmdd[7], hhmm[5];
     memcpy(yymmdd, date.p + 2, 6), yymmdd[6] = '\0';
     memcpy(hhmm, time_.p, 4), hhmm[4] = '\0';
     begin(&w, "ISA");
     put_c(&w, "00"), put_c(&w, "          "), put_c(&w, "00"), put_c(&w, "          ");
     put_rq(&w, q_receiver), put_c(&w, isa06), put_rq(&w, q_sender), put_c(&w, isa08);
-    put_c(&w, yymmdd), put_c(&w, hhmm), put_c(&w, repetition), put_c(&w, "00501"), put_rq(&w, isa13);
-    put_c(&w, "0"), put_rq(&w, usage), put_c(&w, component);
+    put_c(&w, yymmdd), put_c(&w, hhmm), put_trusted(&w, &w.rep, 1), put_c(&w, "00501"), put_rq(&w, isa13);
+    put_c(&w, "0"), put_rq(&w, usage), put_trusted(&w, &w.comp, 1) /* a delimiter may be NUL: not put_c */;
     end(&w);
     begin(&w, "GS");
     put_c(&w, "HB"), put_rq(&w, group_receiver), put_rq(&w, group_sender), put_rq(&w, date), put_rq(&w, time_);

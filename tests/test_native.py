@@ -323,3 +323,35 @@ def test_generated_inquiries_agree(
     except ValueError:  # a name the writer refuses (a delimiter in it)
         return
     both(message, Services(REGISTRY, store))
+
+
+_ODD_CHARACTERS = "\x00\x01\x07\x1c\x1d\x1e\x1f\x7f!\"&'()+,/:;<=>?@[\\]`{}|~^*"
+
+
+@pytest.mark.parametrize("position", ["element", "repetition", "component", "segment"])
+def test_any_delimiter_character_gets_the_same_reply(position: str, store: SqliteStore) -> None:
+    # A NUL component separator was once written as an empty ISA16 by the C path.
+    services = Services(REGISTRY, store)
+    request = InquiryRequest(
+        mbi=fx.DOE_JANE.mbi,
+        last_name=fx.DOE_JANE.last_name,
+        first_name=fx.DOE_JANE.first_name,
+        birth_date=_date(fx.DOE_JANE.birth_date),
+        npi=fx.LINKED_NPI,
+        service_types=("30", "47"),
+        procedures=("G0438",),
+    )
+    natively = 0
+    for character in _ODD_CHARACTERS:
+        chosen = {"element": "*", "repetition": "^", "component": ":", "segment": "~", position: character}
+        delimiters = Delimiters(chosen["element"], chosen["repetition"], chosen["component"], chosen["segment"])
+        if len(set(delimiters.as_set())) < 4:
+            continue
+        try:
+            message = build_270(request, now=NOW, control=ControlNumbers(5), delimiters=delimiters)
+        except ValueError:
+            continue
+        data = message.encode("latin-1")
+        both(data, services)
+        natively += answered_natively(data, services)
+    assert natively > 0
