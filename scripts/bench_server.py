@@ -92,9 +92,9 @@ def _wait_for(pattern: str, log: Path, timeout: float = 120.0) -> re.Match[str]:
     raise SystemExit(f"timed out waiting for {pattern!r} in {log}:\n{log.read_text()}")
 
 
-def write_config(work: Path, store_path: Path) -> Path:
+def write_config(work: Path, store_path: Path, *, audit: bool = True) -> Path:
     """A server configuration in ``work`` for ``store_path``: the demo registry and the server's
-    limits with room for the hold test's connections."""
+    limits with room for the hold test's connections; ``audit=False`` turns the audit trail off."""
     registry = work / "submitters.toml"
     registry.write_text(
         (ROOT / "config" / "submitters.toml").read_text().replace("connection_limit = 64", "connection_limit = 5000")
@@ -103,6 +103,7 @@ def write_config(work: Path, store_path: Path) -> Path:
     config.write_text(
         f'[store]\npath = "{store_path}"\n[eligibility]\nregistry = "{registry}"\n'
         "[server]\nmax_connections = 5000\nmax_connections_per_address = 5000\n"
+        + ("" if audit else "[audit]\nenabled = false\n")
     )
     return config
 
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--beneficiaries", type=int, default=100_000, help="size of the seeded store")
     parser.add_argument("--hold", type=int, default=1000, help="connections for the hold test (0: skip)")
     parser.add_argument("--hold-seconds", type=float, default=20.0)
+    parser.add_argument("--no-audit", action="store_true", help="hetsock with [audit] enabled = false")
     parser.add_argument("--echo-server", nargs=2, metavar=("PORT_FILE", "REPLY_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:
@@ -147,7 +149,7 @@ def main() -> None:
         reply = respond(SPECIMEN, Context(Services(registry, store), dt.datetime.now(), ControlNumbers(1), None))
         store.close()
         (work / "reply").write_bytes(reply.payload)
-        config = write_config(work, store_path)
+        config = write_config(work, store_path, audit=not args.no_audit)
         print(
             f"client on CPU 0, servers on CPU {server_cpu}; request {len(SPECIMEN)} bytes, reply {len(reply.payload)}"
         )
