@@ -24,9 +24,11 @@ import os
 from typing import Any
 
 from hetsock.eligibility.decide import InquiryWindow
+from hetsock.eligibility.identifiers import is_valid_mbi, is_valid_npi
 from hetsock.eligibility.reply271 import _service_type_lists
 from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
 from hetsock.registry import Registry
+from hetsock.x12.dates import ccyymmdd
 from hetsock.x12.fastpath import _SERVICE_TYPES, _prepared
 from hetsock.x12.isa import ISA_LENGTH
 from hetsock.x12.rules import X12_ID_QUALIFIERS, Rules
@@ -43,6 +45,8 @@ ENABLED = _native is not None and os.environ.get("HETSOCK_NATIVE", "1") != "0"
 
 #: The fields of a scanned 270 that a Reply records (indexes into :func:`answer`'s tuple).
 SUBMITTER, INTERCHANGE_CONTROL, REFERENCE, NPI, MEMBER_ID, TRACES, SERVICE_TYPES = 0, 4, 8, 16, 22, 27, 28
+#: Other fields of the scanned tuple (see ``scan`` in _native.c).
+NPI_QUALIFIER, MEMBER_QUALIFIER, START, END = 15, 21, 25, 26
 
 
 def answer(
@@ -79,13 +83,25 @@ def answer(
         or not submitter.is_linked(scanned[NPI])
     ):
         return None
+    # The rules that need no record, before the lookup (render() checks them again): a request
+    # they reject costs the Python path's store read only (a network round trip on PostgreSQL).
+    first_allowed, last_allowed = window.bounds(now.date())
+    start, end = scanned[START] or ccyymmdd(now), scanned[END] or ccyymmdd(now)
+    if (
+        scanned[NPI_QUALIFIER] != "XX"
+        or not is_valid_npi(scanned[NPI])
+        or scanned[MEMBER_QUALIFIER] != "MI"
+        or not is_valid_mbi(scanned[MEMBER_ID])
+        or end > last_allowed
+        or start < first_allowed
+    ):
+        return None
     try:
         found = store.lookup_document(scanned[MEMBER_ID])
     except StoreUnavailableError:
         return None
     if found is None or found[1]:  # not found, or found through an earlier MBI
         return None
-    first_allowed, last_allowed = window.bounds(now.date())
     part_a, part_b = _service_type_lists(chars[1])
     q_sender, q_receiver = scanned[2], scanned[3]
     params = (

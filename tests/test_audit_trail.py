@@ -406,3 +406,24 @@ async def test_a_long_prune_lets_the_flushes_go_on(tmp_path: Path, monkeypatch: 
     assert "write" in database.calls[first:last]  # flushes between the slices
     assert database.count() == 20  # the stale ones gone, every new one written
     database.close()
+
+
+async def test_the_writer_moves_to_the_catch_up_thread_only_once_behind(tmp_path: Path) -> None:
+    # The lower-priority thread does the work until the oldest unwritten record has waited
+    # CATCH_UP_AFTER flush intervals; then the normal-priority one, until the trail has caught up.
+    from hetsock.audit.trail import CATCH_UP_AFTER
+
+    database = SqliteAuditDatabase.open(tmp_path / "audit.sqlite3")
+    try:
+        trail = AuditTrail(database, b"k" * 32, AuditConfig(flush_interval=1.0))
+        now = trio.current_time()
+        assert trail._runner() is trail._thread  # nothing waiting: taken to have waited one interval
+        trail._waiting_since = now - (CATCH_UP_AFTER - 0.5)
+        assert trail._runner() is trail._thread
+        trail._waiting_since = now - CATCH_UP_AFTER
+        assert trail._runner() is trail._catch_up
+        assert trail._flush is not None
+        assert await trail._flush()  # nothing queued: caught up
+        assert trail._waiting_since is None
+    finally:
+        database.close()

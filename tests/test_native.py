@@ -355,3 +355,56 @@ def test_any_delimiter_character_gets_the_same_reply(position: str, store: Sqlit
         both(data, services)
         natively += answered_natively(data, services)
     assert natively > 0
+
+
+def test_large_control_numbers_agree(specimen: bytes, store: SqliteStore) -> None:
+    # ST02 is at least four digits (more past 9,999), GS06 as it is, ISA13 nine digits; past
+    # 999,999,999 the C path declines and Python answers.
+    services = Services(REGISTRY, store)
+    for numbers in [(1, 1, 1), (999_999_999, 123_456_789, 12_345), (1_000_000_000, 5, 10_000), (42, 0, 0)]:
+        context = Context(services, NOW, ControlNumbers(*numbers), "127.0.0.1")
+        assert respond(specimen, context, use_native=True) == respond(specimen, context, use_native=False)
+    found = native.answer(
+        specimen,
+        services.rules,
+        REGISTRY,
+        store,
+        "127.0.0.1",
+        NOW,
+        ControlNumbers(999_999_999, 1, 12_345),
+        services.window,
+    )
+    assert found is not None
+    assert b"ST*271*12345*" in found[0]
+
+
+class _CountingStore:
+    """A store that counts the C path's document reads."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.blocking = False
+        self.reads = 0
+
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        self.reads += 1
+        return self.store.lookup_document(mbi)
+
+
+def test_rules_that_need_no_record_are_checked_before_the_lookup(specimen: bytes, store: SqliteStore) -> None:
+    counting = _CountingStore(store)
+    services = Services(REGISTRY, store)
+    window = services.window
+
+    def answer(message: bytes) -> object:
+        return native.answer(message, services.rules, REGISTRY, counting, "127.0.0.1", NOW, ControlNumbers(1), window)  # type: ignore[arg-type]
+
+    assert answer(specimen) is not None
+    assert counting.reads == 1
+    for message in (
+        specimen.replace(b"1234567893", b"1234567890"),  # NPI check digit: AAA 43
+        specimen.replace(b"*MI*1EG4TE5MK73", b"*MI*1EG4TE5MK7B"),  # not an MBI: AAA 72
+        specimen.replace(b"EQ*30~", b"DTP*291*D8*20300101~EQ*30~").replace(b"SE*12*", b"SE*13*"),  # AAA 63
+    ):
+        assert answer(message) is None
+    assert counting.reads == 1

@@ -112,14 +112,16 @@ _COLUMNS = (
 #: ``executemany``: Python's sqlite3 lets go of the GIL around every statement step, and on a busy
 #: worker each time costs the writer thread a wait to get it back (up to the 5 ms switch
 #: interval) and the event loop a thread switch; a row per step made the trail one of the
-#: worker's largest costs. Within SQLite's limit on parameters per statement (999 before 3.32).
-_ROWS_PER_INSERT = 100 if sqlite3.sqlite_version_info >= (3, 32, 0) else 40
+#: worker's largest costs. At most this many, and within the connection's limit on parameters
+#: per statement (a build option: 999 before SQLite 3.32, and in some builds still).
+_ROWS_PER_INSERT = 100
+_COLUMN_COUNT = 22
 
 
 @functools.lru_cache(maxsize=_ROWS_PER_INSERT)
 def _insert_rows(count: int) -> str:
     """The INSERT of ``count`` rows (SQLite keeps each compiled in the connection's cache)."""
-    return f"INSERT INTO audit({_COLUMNS}) VALUES " + ", ".join(["(" + ", ".join("?" * 22) + ")"] * count)
+    return f"INSERT INTO audit({_COLUMNS}) VALUES " + ", ".join(["(" + ", ".join("?" * _COLUMN_COUNT) + ")"] * count)
 
 
 _TALLY = (
@@ -158,9 +160,12 @@ def _row(record: AuditRecord) -> tuple[object, ...]:
 
 
 def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
-    """Insert ``rows``, at most :data:`_ROWS_PER_INSERT` to a statement."""
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        part = rows[start : start + _ROWS_PER_INSERT]
+    """Insert ``rows``, as many to a statement as the connection's parameter limit allows (at
+    most :data:`_ROWS_PER_INSERT`; asked each time: a cheap call, and the limit can change)."""
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(_ROWS_PER_INSERT, limit // _COLUMN_COUNT))
+    for start in range(0, len(rows), per_statement):
+        part = rows[start : start + per_statement]
         connection.execute(_insert_rows(len(part)), [value for row in part for value in row])
 
 
