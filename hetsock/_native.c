@@ -619,6 +619,41 @@ static PyObject *section(PyObject *doc, PyObject *key, int *bad) {
     } while (0)
 #define ITEM(list, i) PyList_GET_ITEM((list), (i))
 
+/* The n items of a record row (NULL: a row of the wrong shape) as text: 0 to decline. */
+static int texts(PyObject *r, Span *out, int n) {
+    if (r == NULL) return 0;
+    for (int i = 0; i < n; i++)
+        if (!text_of(PyList_GET_ITEM(r, i), &out[i])) return 0;
+    return 1;
+}
+
+/* REF*18*<contract> <plan benefit package>: the 2110C plan reference (record values, checked). */
+static void plan_reference(Writer *w, Span contract, Span pbp) {
+    begin(w, "REF");
+    put_c(w, "18");
+    put_span(w, contract);
+    for (Py_ssize_t k = 0; k < pbp.n; k++)
+        if (w->unsafe[(unsigned char)pbp.p[k]]) w->bad = 1;
+    raw(w, " ", 1);
+    raw(w, pbp.p, pbp.n);
+    end(w);
+}
+
+/* EB*D**<service type>*MB*********HC<component><code>: a procedure's EB (EB13 the composite). */
+static void eb_procedure(Writer *w, Span service_type, Span code) {
+    begin(w, "EB");
+    put_c(w, "D"), put_c(w, ""), put_span(w, service_type), put_c(w, "MB");
+    for (int k = 0; k < 8; k++) put_c(w, "");
+    char prefix[4] = {w->sep, 'H', 'C', w->comp};
+    raw(w, prefix, 4);
+    for (Py_ssize_t k = 0; k < code.n; k++)
+        if (w->unsafe[(unsigned char)code.p[k]]) w->bad = 1;
+    raw(w, code.p, code.n);
+    end(w);
+}
+
+static const Span THIRTY = {"30", 2};
+
 static void plan_loop_start(Writer *w) { segment(w, "LS", "2120", NULL); }
 static void plan_loop_end(Writer *w) { segment(w, "LE", "2120", NULL); }
 
@@ -810,12 +845,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Span types = part == 0 ? types_a : types_b;
         int periods = 0;
         for (Py_ssize_t i = 0; ent != NULL && i < PyList_GET_SIZE(ent); i++) {
-            PyObject *r = row(ITEM(ent, i), 3);
-            Span which, s, e;
-            if (r == NULL) goto decline;
-            TEXT(ITEM(r, 0), which);
-            TEXT(ITEM(r, 1), s);
-            TEXT(ITEM(r, 2), e);
+            Span f[3];
+            if (!texts(row(ITEM(ent, i), 3), f, 3)) goto decline;
+            Span which = f[0], s = f[1], e = f[2];
             if (!span_eq(which, letter)) continue;
             periods++;
             int active = covers(s, e, start);
@@ -897,16 +929,7 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         for (int k = 0; k < 5; k++) TEXT(ITEM(a, k), pa[k]);
         if (!(sections & ADVANTAGE) || !overlaps(s, e, start, stop)) continue;
         segment(&w, "EB", "R", "", "30", "HN", NULL);
-        begin(&w, "REF");
-        put_c(&w, "18");
-        grow(&w, contract.n + pbp.n + 2);
-        if (w.no_mem) goto fail;
-        put_span(&w, contract);
-        raw(&w, " ", 1);
-        raw(&w, pbp.p, pbp.n);
-        for (Py_ssize_t k = 0; k < pbp.n; k++)
-            if (pbp.p[k] == w.sep || pbp.p[k] == w.term) w.bad = 1;
-        end(&w);
+        plan_reference(&w, contract, pbp);
         dtp(&w, "290", s, e);
         plan_loop_start(&w);
         begin(&w, "NM1");
@@ -926,24 +949,12 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         plan_loop_end(&w);
     }
     for (Py_ssize_t i = 0; pdp != NULL && i < PyList_GET_SIZE(pdp); i++) {
-        PyObject *r = row(ITEM(pdp, i), 5);
-        Span contract, pbp, plan, s, e;
-        if (r == NULL) goto decline;
-        TEXT(ITEM(r, 0), contract);
-        TEXT(ITEM(r, 1), pbp);
-        TEXT(ITEM(r, 2), plan);
-        TEXT(ITEM(r, 3), s);
-        TEXT(ITEM(r, 4), e);
+        Span f[5];
+        if (!texts(row(ITEM(pdp, i), 5), f, 5)) goto decline;
+        Span contract = f[0], pbp = f[1], plan = f[2], s = f[3], e = f[4];
         if (!(sections & DRUG) || !overlaps(s, e, start, stop)) continue;
         segment(&w, "EB", "R", "", "88", NULL);
-        begin(&w, "REF");
-        put_c(&w, "18");
-        put_span(&w, contract);
-        raw(&w, " ", 1);
-        raw(&w, pbp.p, pbp.n);
-        for (Py_ssize_t k = 0; k < pbp.n; k++)
-            if (pbp.p[k] == w.sep || pbp.p[k] == w.term) w.bad = 1;
-        end(&w);
+        plan_reference(&w, contract, pbp);
         dtp(&w, "292", s, e);
         plan_loop_start(&w);
         begin(&w, "NM1");
@@ -952,14 +963,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         plan_loop_end(&w);
     }
     for (Py_ssize_t i = 0; msp != NULL && i < PyList_GET_SIZE(msp); i++) {
-        PyObject *r = row(ITEM(msp, i), 5);
-        Span type, insurer, s, e, policy;
-        if (r == NULL) goto decline;
-        TEXT(ITEM(r, 0), type);
-        TEXT(ITEM(r, 1), insurer);
-        TEXT(ITEM(r, 2), s);
-        TEXT(ITEM(r, 3), e);
-        TEXT(ITEM(r, 4), policy);
+        Span f[5]; /* type, insurer, start, end, policy number (not reported) */
+        if (!texts(row(ITEM(msp, i), 5), f, 5)) goto decline;
+        Span type = f[0], insurer = f[1], s = f[2], e = f[3];
         if (!(sections & MSP) || !overlaps(s, e, start, stop)) continue;
         begin(&w, "EB");
         put_c(&w, "R"), put_c(&w, ""), put_c(&w, "30"), put_span(&w, type);
@@ -976,12 +982,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         const char *service_type = which == 0 ? "45" : "42", *qualifier = which == 0 ? "292" : "472";
         int wanted = sections & (which == 0 ? HOSPICE : HOME_HEALTH);
         for (Py_ssize_t i = 0; list != NULL && i < PyList_GET_SIZE(list); i++) {
-            PyObject *r = row(ITEM(list, i), 3);
-            Span npi, s, e;
-            if (r == NULL) goto decline;
-            TEXT(ITEM(r, 0), npi);
-            TEXT(ITEM(r, 1), s);
-            TEXT(ITEM(r, 2), e);
+            Span f[3];
+            if (!texts(row(ITEM(list, i), 3), f, 3)) goto decline;
+            Span npi = f[0], s = f[1], e = f[2];
             if (!wanted) continue;
             segment(&w, "EB", "X", "", service_type, "MA", "", "26", NULL);
             dtp(&w, qualifier, s, e);
@@ -1005,22 +1008,7 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto decline;
         }
         if ((sections & PREVENTIVE) || tuple_has(asked, service_type) || tuple_has(procedures, hcpcs)) {
-            begin(&w, "EB");
-            put_c(&w, "D"), put_c(&w, ""), put_span(&w, service_type), put_c(&w, "MB");
-            for (int k = 0; k < 8; k++) put_c(&w, "");
-            grow(&w, hcpcs.n + 4);
-            if (w.no_mem) {
-                Py_DECREF(answered);
-                goto fail;
-            }
-            w.p[w.n++] = w.sep;
-            w.p[w.n++] = 'H';
-            w.p[w.n++] = 'C';
-            w.p[w.n++] = w.comp;
-            raw(&w, hcpcs.p, hcpcs.n);
-            for (Py_ssize_t k = 0; k < hcpcs.n; k++)
-                if (hcpcs.p[k] == w.sep || hcpcs.p[k] == w.term) w.bad = 1;
-            end(&w);
+            eb_procedure(&w, service_type, hcpcs);
             begin(&w, "DTP");
             put_c(&w, "348"), put_c(&w, "D8"), put_span(&w, next);
             end(&w);
@@ -1040,20 +1028,7 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto decline;
         }
         if (seen) continue;
-        begin(&w, "EB");
-        put_c(&w, "D"), put_c(&w, ""), put_c(&w, "30"), put_c(&w, "MB");
-        for (int k = 0; k < 8; k++) put_c(&w, "");
-        grow(&w, c.n + 4);
-        if (w.no_mem) {
-            Py_DECREF(answered);
-            goto fail;
-        }
-        w.p[w.n++] = w.sep;
-        w.p[w.n++] = 'H';
-        w.p[w.n++] = 'C';
-        w.p[w.n++] = w.comp;
-        raw(&w, c.p, c.n);
-        end(&w);
+        eb_procedure(&w, THIRTY, c);
         segment(&w, "MSG", "NO NEXT ELIGIBLE DATE ON FILE FOR THIS PROCEDURE", NULL);
         if (PyList_Append(answered, code) < 0) {
             Py_DECREF(answered);

@@ -59,6 +59,31 @@ class Lookup:
     via_previous_mbi: bool
 
 
+def decode_document(data: bytes | str, where: str) -> dict[str, Any]:
+    """A stored document read back (``where`` names the store in the error). One that is not a
+    JSON object raises :class:`StoreUnavailableError`."""
+    try:
+        document = orjson.loads(data)
+    except ValueError as error:  # orjson.JSONDecodeError is a ValueError
+        raise StoreUnavailableError(f"{where}: a document does not decode ({type(error).__name__})") from None
+    if not isinstance(document, dict):
+        raise StoreUnavailableError(f"{where}: a document does not decode (not an object)")
+    return document
+
+
+def lookup_of(found: tuple[dict[str, Any], bool] | None, where: str) -> Lookup | None:
+    """What ``lookup_document`` found as a :class:`Lookup` (the record built from the document).
+    A document that does not make a record raises :class:`StoreUnavailableError`."""
+    if found is None:
+        return None
+    document, via_previous = found
+    try:
+        beneficiary = Beneficiary.from_document(document)
+    except (ValueError, KeyError, TypeError) as error:
+        raise StoreUnavailableError(f"{where}: a document does not decode ({type(error).__name__})") from None
+    return Lookup(beneficiary, via_previous)
+
+
 class BeneficiaryStore(Protocol):
     """Read access to the beneficiaries, keyed by MBI.
 

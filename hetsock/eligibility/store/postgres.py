@@ -100,7 +100,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-import orjson
 import psycopg
 import psycopg_pool
 from psycopg import sql
@@ -112,7 +111,9 @@ from hetsock.eligibility.store.base import (
     Lookup,
     StoreExistsError,
     StoreUnavailableError,
+    decode_document,
     encode_document,
+    lookup_of,
 )
 
 #: Seconds to establish a connection (libpq's ``connect_timeout``: whole seconds, at least 2).
@@ -415,15 +416,7 @@ class PostgresStore:
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary filed under ``mbi``, or the one an earlier MBI ``mbi`` maps to
         (``via_previous_mbi=True``), or ``None``. Raises :class:`StoreUnavailableError`."""
-        found = self.lookup_document(mbi)
-        if found is None:
-            return None
-        document, via_previous = found
-        try:
-            beneficiary = Beneficiary.from_document(document)
-        except (ValueError, KeyError, TypeError) as error:
-            raise StoreUnavailableError(f"{self.label}: a document does not decode ({type(error).__name__})") from None
-        return Lookup(beneficiary, via_previous)
+        return lookup_of(self.lookup_document(mbi), self.label)
 
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
@@ -431,13 +424,7 @@ class PostgresStore:
         row = self._fetch_one(_LOOKUP, {"mbi": mbi})
         if row is None:
             return None
-        try:
-            document = orjson.loads(row[0])
-        except ValueError as error:  # orjson.JSONDecodeError is a ValueError
-            raise StoreUnavailableError(f"{self.label}: a document does not decode ({type(error).__name__})") from None
-        if not isinstance(document, dict):
-            raise StoreUnavailableError(f"{self.label}: a document does not decode (not an object)")
-        return document, bool(row[1])
+        return decode_document(row[0], self.label), bool(row[1])
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``postgresql://host:port/db`` (never the password)."""

@@ -69,11 +69,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import orjson
 
 from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.store.base import EncodedDocument as EncodedDocument  # re-exported: it was defined here
-from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, encode_document
+from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, decode_document, encode_document, lookup_of
 
 #: Page size of a new store file: 8 KiB pages hold a dozen typical documents (about 500 bytes).
 PAGE_SIZE = 8192
@@ -300,15 +299,7 @@ class SqliteStore:
     def lookup(self, mbi: str) -> Lookup | None:
         """The beneficiary filed under ``mbi``, or the one an earlier MBI ``mbi`` maps to
         (``via_previous_mbi=True``), or ``None``. Raises :class:`StoreUnavailableError`."""
-        found = self.lookup_document(mbi)
-        if found is None:
-            return None
-        document, via_previous = found
-        try:
-            beneficiary = Beneficiary.from_document(document)
-        except (ValueError, KeyError, TypeError) as error:
-            raise StoreUnavailableError(f"{self._path}: a document does not decode ({type(error).__name__})") from None
-        return Lookup(beneficiary, via_previous)
+        return lookup_of(self.lookup_document(mbi), str(self._path))
 
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
@@ -324,7 +315,7 @@ class SqliteStore:
                 via_previous = True
         except sqlite3.Error as error:
             raise StoreUnavailableError(f"{self._path}: {_describe(error)}") from error
-        return _decoded(row[0], self._path), via_previous
+        return decode_document(row[0], str(self._path)), via_previous
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``sqlite:<path>``."""
@@ -437,14 +428,3 @@ def _encode_item(item: Beneficiary | dict[str, Any]) -> EncodedDocument:
 def _describe(error: sqlite3.Error) -> str:
     """SQLite's message (it never quotes bound values, so no patient data)."""
     return str(error) or type(error).__name__
-
-
-def _decoded(data: bytes, where: object) -> dict[str, Any]:
-    """A stored document read back; one that is not a JSON object raises :class:`StoreUnavailableError`."""
-    try:
-        document = orjson.loads(data)
-    except ValueError as error:  # orjson.JSONDecodeError is a ValueError
-        raise StoreUnavailableError(f"{where}: a document does not decode ({type(error).__name__})") from None
-    if not isinstance(document, dict):
-        raise StoreUnavailableError(f"{where}: a document does not decode (not an object)")
-    return document
