@@ -33,7 +33,7 @@ from hetsock.wire.framing import END_OF_STREAM, FrameReceiver, FramingError, Mes
 from hetsock.x12.build270 import InquiryRequest, build_270
 from hetsock.x12.check import Accepted, check_270
 from hetsock.x12.explain import explain_reply
-from hetsock.x12.grammar270 import SERVICE_TYPE_CODES
+from hetsock.x12.grammar270 import SERVICE_TYPES
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import DEFAULT_DELIMITERS, X12_CHARACTERS
 from hetsock.x12.writer import ControlNumbers
@@ -49,7 +49,6 @@ _STATUS = {
     ReplyKind.UNRECOGNIZED: EXIT_ERROR,
 }
 
-_SERVICE_TYPES = frozenset(SERVICE_TYPE_CODES.split())
 _SAFE_CHARACTERS = X12_CHARACTERS - DEFAULT_DELIMITERS.as_set()
 
 
@@ -265,7 +264,7 @@ def inquiry_from_args(args: argparse.Namespace) -> InquiryRequest:
     if not first and birth is None:
         raise UsageError("give --first or --dob (HETS needs one of them with the last name)")
     service_types = _codes(args.service_types)
-    unknown = [code for code in service_types if code not in _SERVICE_TYPES]
+    unknown = [code for code in service_types if code not in SERVICE_TYPES]
     if unknown:
         raise UsageError(f"--service-types: not a service type code: {', '.join(unknown)[:40]}")
     if len(service_types) > 99:

@@ -23,13 +23,15 @@ import datetime as dt
 import os
 from typing import Any
 
-from hetsock.eligibility.decide import InquiryWindow
-from hetsock.eligibility.identifiers import is_valid_mbi, is_valid_npi
-from hetsock.eligibility.reply271 import _service_type_lists
+import attrs
+
+from hetsock.eligibility.decide import InquiryWindow, rejection_before_lookup
+from hetsock.eligibility.reply271 import service_type_lists
 from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
-from hetsock.registry import Registry
+from hetsock.registry import Registry, authorized
 from hetsock.x12.dates import ccyymmdd
-from hetsock.x12.fastpath import _SERVICE_TYPES, _prepared
+from hetsock.x12.fastpath import prepared_interchange
+from hetsock.x12.grammar270 import SERVICE_TYPES as SERVICE_TYPE_SET
 from hetsock.x12.isa import ISA_LENGTH
 from hetsock.x12.rules import X12_ID_QUALIFIERS, Rules
 from hetsock.x12.writer import ControlNumbers
@@ -46,7 +48,24 @@ ENABLED = _native is not None and os.environ.get("HETSOCK_NATIVE", "1") != "0"
 #: The fields of a scanned 270 that a Reply records (indexes into :func:`answer`'s tuple).
 SUBMITTER, INTERCHANGE_CONTROL, REFERENCE, NPI, MEMBER_ID, TRACES, SERVICE_TYPES = 0, 4, 8, 16, 22, 27, 28
 #: Other fields of the scanned tuple (see ``scan`` in _native.c).
-NPI_QUALIFIER, MEMBER_QUALIFIER, START, END = 15, 21, 25, 26
+USAGE, NPI_QUALIFIER, MEMBER_QUALIFIER, START, END = 5, 15, 21, 25, 26
+
+
+@attrs.frozen
+class Declined:
+    """The C path left the request to the Python path; what it learned on the way, so that path
+    need not learn it again."""
+
+    #: Whether the whole-interchange expression matched (``None``: not tried).
+    matched: bool | None = None
+    #: The MBI the store was read for (``None``: not read) and what was found.
+    mbi: str | None = attrs.field(default=None, repr=False)
+    found: tuple[dict[str, Any], bool] | None = attrs.field(default=None, repr=False)
+
+
+NOT_TRIED = Declined()
+NOT_MATCHED = Declined(matched=False)
+MATCHED = Declined(matched=True)
 
 
 def answer(
@@ -58,59 +77,57 @@ def answer(
     now: dt.datetime,
     control: ControlNumbers,
     window: InquiryWindow,
-) -> tuple[bytes, tuple[Any, ...]] | None:
-    """The 271 and the scanned 270's values, or ``None`` for the Python path to answer."""
+) -> tuple[bytes, tuple[Any, ...]] | Declined:
+    """The 271 and the scanned 270's values, or :class:`Declined` for the Python path to answer."""
     if _native is None or not rules.single_inquiry or rules.allow_credentials:  # takes_fast_interchange
-        return None
+        return NOT_TRIED
     text = message if isinstance(message, str) else message.decode("latin-1")  # envelope.decode
     if len(text) < ISA_LENGTH or text[:3] != "ISA":
-        return None
+        return NOT_TRIED
     # ISA04's separator, ISA11, ISA16 and the terminator: the delimiters in the order
     # Delimiters holds them (element, repetition, component, segment).
     chars = text[3] + text[82] + text[104] + text[105]
-    prepared = _prepared(chars, rules)
+    prepared = prepared_interchange(chars, rules)
     if prepared is None or prepared[1].fullmatch(text) is None:
-        return None
-    scanned = _native.scan(text, chars, rules.group_ids_match_interchange, _SERVICE_TYPES)
+        return NOT_MATCHED
+    scanned = _native.scan(text, chars, rules.group_ids_match_interchange, SERVICE_TYPE_SET)
     if scanned is None:
-        return None
+        return MATCHED
     submitter = registry.get(scanned[SUBMITTER])
-    if (
-        submitter is None
-        or not submitter.active
-        or not submitter.allows_address(peer_address)
-        or scanned[5] not in submitter.usage
-        or not submitter.is_linked(scanned[NPI])
-    ):
-        return None
-    # The rules that need no record, before the lookup (render() checks them again): a request
-    # they reject costs the Python path's store read only (a network round trip on PostgreSQL).
-    first_allowed, last_allowed = window.bounds(now.date())
-    start, end = scanned[START] or ccyymmdd(now), scanned[END] or ccyymmdd(now)
-    if (
-        scanned[NPI_QUALIFIER] != "XX"
-        or not is_valid_npi(scanned[NPI])
-        or scanned[MEMBER_QUALIFIER] != "MI"
-        or not is_valid_mbi(scanned[MEMBER_ID])
-        or end > last_allowed
-        or start < first_allowed
-    ):
-        return None
+    if submitter is None or not authorized(submitter, peer_address, scanned[USAGE]):
+        return MATCHED  # the Python path answers SBY00502
+    # The rules that need no record, before the store is read (render() checks them again): a
+    # request they reject then costs no store read here (a round trip on PostgreSQL).
+    today = ccyymmdd(now)
+    bounds = window.bounds(now.date())
+    early = rejection_before_lookup(
+        scanned[NPI_QUALIFIER],
+        scanned[NPI],
+        submitter,
+        scanned[MEMBER_QUALIFIER],
+        scanned[MEMBER_ID],
+        scanned[START] or today,
+        scanned[END] or today,
+        bounds,
+    )
+    if early is not None:
+        return MATCHED
+    mbi = scanned[MEMBER_ID]
     try:
-        found = store.lookup_document(scanned[MEMBER_ID])
+        found = store.lookup_document(mbi)
     except StoreUnavailableError:
-        return None
+        return MATCHED
     if found is None or found[1]:  # not found, or found through an earlier MBI
-        return None
-    part_a, part_b = _service_type_lists(chars[1])
+        return Declined(True, mbi, found)
+    part_a, part_b = service_type_lists(chars[1])
     q_sender, q_receiver = scanned[2], scanned[3]
     params = (
         now,
         control.interchange,
         control.group,
         control.transaction,
-        first_allowed,
-        last_allowed,
+        bounds[0],  # the first and last allowed day
+        bounds[1],
         q_sender if q_sender in X12_ID_QUALIFIERS else "ZZ",  # the request's ISA05: the reply's ISA07
         q_receiver if q_receiver in X12_ID_QUALIFIERS else "ZZ",  # its ISA07: the reply's ISA05
         chars,
@@ -119,5 +136,5 @@ def answer(
     )
     payload = _native.render(scanned, found[0], params)
     if payload is None:
-        return None
+        return Declined(True, mbi, found)
     return payload, scanned

@@ -24,8 +24,8 @@ from hetsock import native
 from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.decide import InquiryWindow, Rejection, decide
 from hetsock.eligibility.reply271 import render_271
-from hetsock.eligibility.store.base import BeneficiaryStore
-from hetsock.registry import Registry, Submitter
+from hetsock.eligibility.store.base import BeneficiaryStore, lookup_of
+from hetsock.registry import Registry, authorized
 from hetsock.wire.proprietary import ErrorCode, render_error
 from hetsock.x12.check import Accepted, NotAnInterchange, Rejected, check_270
 from hetsock.x12.rules import Rules
@@ -88,12 +88,6 @@ class Reply:
     member_id: str = attrs.field(default="", repr=False)
 
 
-def _authorized(submitter: Submitter | None, peer_address: str | None, usage: str | None) -> bool:
-    if submitter is None or not submitter.active or not submitter.allows_address(peer_address):
-        return False
-    return usage is None or usage in submitter.usage
-
-
 @functools.lru_cache(maxsize=4)
 def _answering(rules: Rules) -> Rules:
     """The rules :func:`respond` applies: the profile's, with one inquiry per interchange in
@@ -112,6 +106,7 @@ def respond(message: bytes, context: Context, *, use_native: bool = native.ENABL
     rules = services.rules
     if not rules.single_inquiry:
         rules = _answering(rules)
+    declined = native.NOT_TRIED
     if use_native:
         answered = native.answer(
             message,
@@ -123,7 +118,9 @@ def respond(message: bytes, context: Context, *, use_native: bool = native.ENABL
             context.control,
             services.window,
         )
-        if answered is not None:
+        if isinstance(answered, native.Declined):
+            declined = answered
+        else:
             payload, scanned = answered
             return Reply(
                 ReplyKind.ELIGIBILITY,
@@ -141,14 +138,19 @@ def respond(message: bytes, context: Context, *, use_native: bool = native.ENABL
                 scanned[native.MEMBER_ID],
             )
     decision = check_270(
-        message, rules=rules, now=context.now, control=context.control, receiver_id=services.receiver_id
+        message,
+        rules=rules,
+        now=context.now,
+        control=context.control,
+        receiver_id=services.receiver_id,
+        interchange_matched=declined.matched,
     )
     if isinstance(decision, NotAnInterchange):
         return _proprietary(ErrorCode.NOT_AN_INTERCHANGE, context)
     if isinstance(decision, Rejected):
         if decision.submitter_id:
             submitter = services.registry.get(decision.submitter_id)
-            if not _authorized(submitter, context.peer_address, None):
+            if not authorized(submitter, context.peer_address, None):
                 return _proprietary(ErrorCode.AUTHORIZATION, context, decision.control_number, decision.submitter_id)
         kind = ReplyKind.TA1 if decision.kind == "TA1" else ReplyKind.ACK_999
         return Reply(
@@ -161,13 +163,14 @@ def respond(message: bytes, context: Context, *, use_native: bool = native.ENABL
     assert isinstance(decision, Accepted)
     inquiry = decision.inquiry
     submitter = services.registry.get(inquiry.submitter_id)
-    if not _authorized(submitter, context.peer_address, inquiry.usage):
+    if not authorized(submitter, context.peer_address, inquiry.usage):
         return _proprietary(ErrorCode.AUTHORIZATION, context, inquiry.interchange_control, inquiry.submitter_id)
     assert submitter is not None
     store = services.store
 
     def lookup(mbi: str) -> tuple[Beneficiary, bool] | None:
-        found = store.lookup(mbi)  # StoreUnavailableError goes to decide(): AAA 42
+        # StoreUnavailableError goes to decide(): AAA 42. What the C path read is not read again.
+        found = lookup_of(declined.found, store.describe()) if declined.mbi == mbi else store.lookup(mbi)
         return None if found is None else (found.beneficiary, found.via_previous_mbi)
 
     today = context.now.date()

@@ -90,6 +90,15 @@ class Submitter:
         return npi in self.npis
 
 
+def authorized(submitter: Submitter | None, peer_address: str | None, usage: str | None) -> bool:
+    """Whether ``submitter`` (``None``: not in the registry) may send from ``peer_address`` with
+    ISA15 ``usage`` (``None``: not read): known, active, from one of its addresses, a usage it
+    may send. Anything else is answered SBY00502."""
+    if submitter is None or not submitter.active or not submitter.allows_address(peer_address):
+        return False
+    return usage is None or usage in submitter.usage
+
+
 @attrs.frozen
 class Registry:
     """All submitters by ID."""

@@ -14,12 +14,13 @@ import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serving import make_store
 
 from hetsock import native
 from hetsock.eligibility import fixtures as fx
@@ -28,6 +29,7 @@ from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.eligibility.synth import generate_documents
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
 from hetsock.registry import Registry
+from hetsock.x12 import fastpath
 from hetsock.x12.build270 import InquiryRequest, build_270
 from hetsock.x12.rules import Rules
 from hetsock.x12.segments import Delimiters
@@ -74,7 +76,7 @@ def answered_natively(message: bytes, services: Services, peer: str | None = "12
     found = native.answer(
         message, rules, services.registry, services.store, peer, NOW, ControlNumbers(7, 8, 9), services.window
     )
-    return found is not None
+    return not isinstance(found, native.Declined)
 
 
 def _date(ccyymmdd: str) -> dt.date:
@@ -117,29 +119,25 @@ def _variant(person: Beneficiary, pick: random.Random) -> tuple[InquiryRequest, 
         provider_name=pick.choice(("SPRINGFIELD CLINIC", "A", "ST MARY HOSPITAL")),
     )
     if not request.service_types and not request.procedures:
-        request = _evolve(request, service_types=("30",))
+        request = attrs.evolve(request, service_types=("30",))
     if kind == "lower":
-        request = _evolve(request, last_name=person.last_name.lower())
+        request = attrs.evolve(request, last_name=person.last_name.lower())
     elif kind == "no-first":
-        request = _evolve(request, first_name="")
+        request = attrs.evolve(request, first_name="")
     elif kind == "no-birth":
-        request = _evolve(request, birth_date=None)
+        request = attrs.evolve(request, birth_date=None)
     elif kind == "neither":
-        request = _evolve(request, birth_date=None, first_name="")
+        request = attrs.evolve(request, birth_date=None, first_name="")
     elif kind == "wrong-birth":
-        request = _evolve(request, birth_date=birth + dt.timedelta(days=1))
+        request = attrs.evolve(request, birth_date=birth + dt.timedelta(days=1))
     elif kind == "previous" and person.previous_mbis:
-        request = _evolve(request, mbi=person.previous_mbis[0])
+        request = attrs.evolve(request, mbi=person.previous_mbis[0])
     elif kind == "unlinked":
-        request = _evolve(request, npi=fx.UNLINKED_NPI)
+        request = attrs.evolve(request, npi=fx.UNLINKED_NPI)
     elif kind == "far":
-        request = _evolve(request, service_dates=(NOW.date() + dt.timedelta(days=200),) * 2)
+        request = attrs.evolve(request, service_dates=(NOW.date() + dt.timedelta(days=200),) * 2)
     delimiters = DELIMITER_SETS[0] if pick.random() < 0.7 else pick.choice(DELIMITER_SETS)
     return request, delimiters, kind
-
-
-def _evolve(request: InquiryRequest, **changes: Any) -> InquiryRequest:
-    return attrs.evolve(request, **changes)
 
 
 def test_population_answers_agree(population: tuple[SqliteStore, list[Beneficiary]]) -> None:
@@ -374,7 +372,7 @@ def test_large_control_numbers_agree(specimen: bytes, store: SqliteStore) -> Non
         ControlNumbers(999_999_999, 1, 12_345),
         services.window,
     )
-    assert found is not None
+    assert not isinstance(found, native.Declined)
     assert b"ST*271*12345*" in found[0]
 
 
@@ -399,12 +397,58 @@ def test_rules_that_need_no_record_are_checked_before_the_lookup(specimen: bytes
     def answer(message: bytes) -> object:
         return native.answer(message, services.rules, REGISTRY, counting, "127.0.0.1", NOW, ControlNumbers(1), window)  # type: ignore[arg-type]
 
-    assert answer(specimen) is not None
+    assert not isinstance(answer(specimen), native.Declined)
     assert counting.reads == 1
     for message in (
         specimen.replace(b"1234567893", b"1234567890"),  # NPI check digit: AAA 43
         specimen.replace(b"*MI*1EG4TE5MK73", b"*MI*1EG4TE5MK7B"),  # not an MBI: AAA 72
         specimen.replace(b"EQ*30~", b"DTP*291*D8*20300101~EQ*30~").replace(b"SE*12*", b"SE*13*"),  # AAA 63
     ):
-        assert answer(message) is None
+        assert isinstance(answer(message), native.Declined)
     assert counting.reads == 1
+
+
+class _CountingSqliteStore(SqliteStore):
+    """A real SQLite store that counts its document reads (both paths read through them)."""
+
+    reads = 0
+
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        self.reads += 1
+        return super().lookup_document(mbi)
+
+
+def test_what_the_c_path_learned_is_not_done_again(
+    specimen: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request the C path declines after reading the store is answered from that read, and
+    # check_270 neither retries an interchange expression that did not match nor matches again
+    # one that did.
+    make_store(tmp_path / "counted.sqlite3").close()
+    store = cast(_CountingSqliteStore, _CountingSqliteStore.open(tmp_path / "counted.sqlite3", read_only=True))
+    try:
+        services = Services(REGISTRY, store)
+        context = Context(services, NOW, ControlNumbers(1), "127.0.0.1")
+        lower = specimen.replace(b"*DOE*JANE*", b"*doe*JANE*")  # found, then left to the name matcher
+        unknown = specimen.replace(b"1EG4TE5MK73", b"1EG4TE5MK74")  # not found: AAA 75
+        for message, kind in ((lower, ReplyKind.ELIGIBILITY), (unknown, ReplyKind.REJECTION)):
+            store.reads = 0
+            assert respond(message, context).kind is kind
+            assert store.reads == 1
+        tried: list[bool] = []
+        real = fastpath.accept_interchange_fast
+
+        def spy(text: str, rules: Rules, *, matched: bool = False) -> Any:
+            tried.append(matched)
+            return real(text, rules, matched=matched)
+
+        monkeypatch.setattr("hetsock.x12.check.accept_interchange_fast", spy)
+        bad_bht = specimen.replace(b"BHT*0022*13*", b"BHT*0022*99*")  # 999: the expression does not match
+        assert respond(bad_bht, context, use_native=True).kind is ReplyKind.ACK_999
+        assert tried == []  # not tried again
+        assert respond(lower, context, use_native=True).kind is ReplyKind.ELIGIBILITY
+        assert tried == [True]  # matched: not matched again
+        assert respond(bad_bht, context, use_native=False).kind is ReplyKind.ACK_999
+        assert tried == [True, False]
+    finally:
+        store.close()

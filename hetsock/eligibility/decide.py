@@ -137,6 +137,33 @@ def name_corrected(sent_last: str, sent_suffix: str, stored_last: str, stored_su
     return normalize_name(sent_last + sent_suffix) != normalize_name(stored_last + stored_suffix)
 
 
+def rejection_before_lookup(
+    npi_qualifier: str,
+    npi: str,
+    submitter: Submitter,
+    member_qualifier: str,
+    member_id: str,
+    start: str,
+    end: str,
+    bounds: tuple[str, str],
+) -> Rejection | None:
+    """The rules of the table above that need no record (43, 41, 72, 63, 62), in that order:
+    the first that fails, or ``None``. ``start``/``end``: the dates of service (CCYYMMDD);
+    ``bounds``: the window's first and last day. The C path (``hetsock/native.py``) asks it too,
+    before it reads the store."""
+    if npi_qualifier != "XX" or not is_valid_npi(npi):
+        return Rejection("2100B", "43")
+    if not submitter.is_linked(npi):
+        return Rejection("2100B", "41")
+    if member_qualifier != "MI" or not is_valid_mbi(member_id):
+        return Rejection("2100C", "72")
+    if end > bounds[1]:
+        return Rejection("2100C", "63")
+    if start < bounds[0]:
+        return Rejection("2100C", "62")
+    return None
+
+
 def decide(
     inquiry: Inquiry,
     submitter: Submitter,
@@ -146,23 +173,17 @@ def decide(
     window: InquiryWindow,
 ) -> Outcome:
     """Apply the rules in the module header to an accepted inquiry."""
-    provider = inquiry.receiver
-    if provider.id_qualifier != "XX" or not is_valid_npi(provider.id):
-        return Rejection("2100B", "43")
-    if not submitter.is_linked(provider.id):
-        return Rejection("2100B", "41")
-    person = inquiry.subscriber
-    if person.id_qualifier != "MI" or not is_valid_mbi(person.member_id):
-        return Rejection("2100C", "72")
-    first_allowed, last_allowed = window.bounds(today)
+    provider, person = inquiry.receiver, inquiry.subscriber
     if inquiry.service_dates is None:
         start = end = ccyymmdd(today)
     else:
         start, end = ccyymmdd(inquiry.service_dates[0]), ccyymmdd(inquiry.service_dates[1])
-    if end > last_allowed:
-        return Rejection("2100C", "63")
-    if start < first_allowed:
-        return Rejection("2100C", "62")
+    bounds = window.bounds(today)
+    early = rejection_before_lookup(
+        provider.id_qualifier, provider.id, submitter, person.id_qualifier, person.member_id, start, end, bounds
+    )
+    if early is not None:
+        return early
     try:
         found = lookup(person.member_id)
     except StoreUnavailableError:

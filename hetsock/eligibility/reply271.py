@@ -213,7 +213,7 @@ def _benefits(inquiry: Inquiry, found: Eligible, d: Delimiters) -> list[Segment]
     sections = _sections(asked)
     procedure_codes = _procedure_codes(inquiry)
     out: list[Segment] = []
-    part_a_types, part_b_types = _service_type_lists(d.repetition)
+    part_a_types, part_b_types = service_type_lists(d.repetition)
     for part, insurance, types in (("A", "MA", part_a_types), ("B", "MB", part_b_types)):
         periods = [period for entitled, period in b.entitlements if entitled == part]
         if not periods:
@@ -314,7 +314,7 @@ _LE_2120: Segment = ("LE", "2120")
 
 
 @functools.lru_cache(maxsize=64)
-def _service_type_lists(repetition: str) -> tuple[str, str]:
+def service_type_lists(repetition: str) -> tuple[str, str]:
     """EB03 of an active Part A and Part B entitlement, joined by ``repetition``. Keyed by the one
     character: a key holding the 39 codes would be hashed afresh on every call."""
     return repetition.join(PART_A_SERVICE_TYPES), repetition.join(PART_B_SERVICE_TYPES)

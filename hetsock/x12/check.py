@@ -110,16 +110,20 @@ def check_270(
     control: ControlNumbers,
     receiver_id: str = "CMS",
     fast: bool = True,
+    interchange_matched: bool | None = None,
 ) -> Decision:
     """Tokenize, check and model one interchange. Never raises; linear in ``len(data)``.
 
     ``fast=False`` skips every fast check (``fastpath.accept_interchange_fast`` for the whole
     interchange and ``fastpath.fast_accept`` per transaction set) and always takes the full
     walk; the decision is the same either way (tests/test_fastpath.py checks it).
+    ``interchange_matched``: the caller has already tried the whole-interchange expression
+    (``hetsock.native``): ``False``, it did not match and is not tried again; ``True``, it matched
+    and is not matched again.
     """
     text = decode(data)
-    if fast and takes_fast_interchange(rules):
-        accepted = accept_interchange_fast(text, rules)
+    if fast and interchange_matched is not False and takes_fast_interchange(rules):
+        accepted = accept_interchange_fast(text, rules, matched=interchange_matched is True)
         if accepted is not None:
             return _accepted_fast(*accepted)
     try:

@@ -40,7 +40,7 @@ from hetsock.x12.grammar270 import (
     NOT_USED,
     REQUIRED,
     SE,
-    SERVICE_TYPE_CODES,
+    SERVICE_TYPES,
     SINGLE_INQUIRY_REQUIRED_LOOPS,
     ST,
     ElementSpec,
@@ -192,7 +192,6 @@ def _transaction_source(d: Delimiters, single_inquiry: bool) -> str:
 
 
 #: EQ01's service type codes (too many to spell in the expression).
-_SERVICE_TYPES: frozenset[str] = frozenset(SERVICE_TYPE_CODES.split())
 
 
 def _present(e: list[str], position: int) -> bool:
@@ -230,7 +229,7 @@ def _dtp_facts(e: list[str], d: Delimiters) -> bool:
 def _eq_facts(e: list[str], d: Delimiters) -> bool:  # R0102 and the service type codes
     n = len(e)  # _present spelled out, as in _nm1_facts: an EQ in every 270
     if n > 1 and e[1] != "":
-        return _SERVICE_TYPES.issuperset(e[1].split(d.repetition))
+        return SERVICE_TYPES.issuperset(e[1].split(d.repetition))
     return n > 2 and e[2] != ""
 
 
@@ -380,7 +379,10 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
 _PREPARED: dict[tuple[str, Rules], tuple[Delimiters, re.Pattern[str]] | None] = {}
 
 
-def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, re.Pattern[str]] | None:
+def prepared_interchange(chars: str, rules: Rules) -> tuple[Delimiters, re.Pattern[str]] | None:
+    """The delimiters and the whole-interchange expression for ``chars`` (ISA04's separator,
+    ISA11, ISA16 and the terminator, in that order) under ``rules``; ``None`` when the four do
+    not make a delimiter set. Cached (see :data:`_PREPARED`)."""
     key = (chars, rules)
     try:  # one lookup (the entry may be None, so no .get)
         return _PREPARED[key]
@@ -397,7 +399,7 @@ def _prepared(chars: str, rules: Rules) -> tuple[Delimiters, re.Pattern[str]] | 
 
 
 def accept_interchange_fast(
-    text: str, rules: Rules
+    text: str, rules: Rules, *, matched: bool = False
 ) -> tuple[list[str], list[str], list[tuple[str, list[str]]], Delimiters] | None:
     """A whole HETS interchange judged in one expression and one pass.
 
@@ -405,15 +407,16 @@ def accept_interchange_fast(
     lists, each with its loop ID) and the delimiters when the interchange is certainly a valid
     270 under ``rules``; ``None`` when the full path must judge (including every fault, every
     line break between segments and every character outside the X12 set). Requires
-    :func:`takes_fast_interchange`.
+    :func:`takes_fast_interchange`. ``matched``: the caller has already matched ``text`` against
+    this expression (:func:`prepared_interchange`), so it is not matched again.
     """
     if len(text) < ISA_LENGTH or text[:3] != "ISA":
         return None
-    prepared = _prepared(text[3] + text[82] + text[104] + text[105], rules)
+    prepared = prepared_interchange(text[3] + text[82] + text[104] + text[105], rules)
     if prepared is None:
         return None
     d, pattern = prepared
-    if pattern.fullmatch(text) is None:  # also proves every data character is an X12 one
+    if not matched and pattern.fullmatch(text) is None:  # also proves every data character is an X12 one
         return None
     separator = d.element
     # Every segment split at once (the expression proved the shape); the last piece is the

@@ -130,6 +130,8 @@ SERVICE_TYPE_CODES = (
     "CA CB CD CE CF CG CH CI CJ CK CL CM CN CO CP CQ DG DM DS GF GN GY IC MH NI ON PT PU RN RT "
     "TC TN UC"
 )
+#: The same codes as a set (EQ01 repetitions are checked against it).
+SERVICE_TYPES: frozenset[str] = frozenset(SERVICE_TYPE_CODES.split())
 
 
 def _nm1(entity: str, qualifiers: str | None, *, last: str = S, id_usage: str = S) -> tuple[ElementSpec, ...]:
