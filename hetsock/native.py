@@ -9,7 +9,9 @@ birth date (if sent) are exactly the stored ones, with delimiters the reply keep
 eligibility and benefits, byte for byte what the Python path writes. Everything else (every
 TA1, 999, AAA and proprietary reply, every name the matcher would have to normalize, an earlier
 MBI, a store that fails, an unusual record) declines, and the Python path, the reference, decides
-it. Nothing is cached: each request is checked and looked up afresh.
+it. Nothing is cached: each request is checked and looked up afresh. A decline (:class:`Declined`)
+carries what was learned, so the Python path neither tries the interchange expression again
+nor reads the store again for the same MBI.
 
 The extension is optional: built by ``pip install`` when a C compiler and Python's headers are
 there (``setup.py``), skipped otherwise, and the server then answers everything in Python, more
