@@ -62,6 +62,10 @@ class Backend(Protocol):
         """A driver connection to the location, in autocommit mode (a context manager)."""
         ...
 
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the stores' read snapshots (SQLite; PostgreSQL reads have none)."""
+        ...
+
     def scalar(self, query: str) -> Any:
         """The first column of the first row of ``query``."""
         ...
@@ -88,11 +92,19 @@ class SqliteBackend:
 
         self.path = path
         self.module: ModuleType = sqlite
+        #: The stores' clock for their read snapshots (``advance`` moves it).
+        self.now = 0.0
 
     def open(self, *, create: bool = False, read_only: bool = False, timeout: float | None = None) -> WritableStore:
         from hetsock.eligibility.store.sqlite import SqliteStore
 
-        return SqliteStore.open(self.path, create=create, read_only=read_only, busy_timeout=timeout or 5.0)
+        return SqliteStore.open(
+            self.path, create=create, read_only=read_only, busy_timeout=timeout or 5.0, clock=lambda: self.now
+        )
+
+    def advance(self, seconds: float) -> None:
+        """Move the stores' snapshot clock on (their readers take fresh snapshots after a second)."""
+        self.now += seconds
 
     def seed(
         self, count: int, seed: int = DEFAULT_SEED, *, replace: bool = False, workers: int | None = None
@@ -192,6 +204,9 @@ class PostgresBackend:
     @property
     def target(self) -> str:
         return str(self.schema.url)
+
+    def advance(self, seconds: float) -> None:
+        """Every PostgreSQL lookup is its own statement: nothing to let pass."""
 
     def raw(self) -> Any:
         return self.schema.connect()

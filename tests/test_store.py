@@ -225,6 +225,7 @@ def test_readers_do_not_wait_for_an_open_write_transaction(backend: Backend, sto
             writer.commit()
         store_writes.join(timeout=10)
         assert not store_writes.is_alive()
+        backend.advance(1.0)  # another process's commit: visible once the reader's snapshot ends
         assert reader.lookup(newcomer.mbi) == Lookup(newcomer, via_previous_mbi=False)  # committed: visible
         assert store.count() == len(fixtures.BENEFICIARIES) + 1
     finally:

@@ -16,6 +16,7 @@ import pytest
 
 from hetsock.cli_seed import StoreExistsError, ensure_demo_store, seed_store
 from hetsock.eligibility import fixtures
+from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.store import Lookup, StoreUnavailableError
 from hetsock.eligibility.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
 
@@ -126,6 +127,72 @@ def test_corrupt_pages_are_unavailable_at_lookup(path: Path, store: SqliteStore)
 
 
 # Seeding a file: built aside, moved into place, never over a file that is not a store.
+
+
+# Snapshots: a reader keeps one read transaction for SNAPSHOT_SECONDS (module header).
+
+
+def _renamed(first_name: str) -> Beneficiary:
+    return attrs.evolve(fixtures.DOE_JANE, first_name=first_name)
+
+
+def _first_name(store: SqliteStore) -> str:
+    """The first name the store holds for the fixture DOE_JANE."""
+    found = store.lookup(fixtures.DOE_JANE.mbi)
+    assert found is not None
+    return found.beneficiary.first_name
+
+
+def test_a_reader_keeps_its_snapshot_for_a_second_then_sees_other_writers(path: Path, store: SqliteStore) -> None:
+    now = [100.0]
+    reader = SqliteStore.open(path, read_only=True, clock=lambda: now[0])
+    try:
+        assert _first_name(reader) == fixtures.DOE_JANE.first_name
+        store.write([_renamed("JUNE")])  # another store object: another process, in effect
+        now[0] += 0.999
+        assert _first_name(reader) == fixtures.DOE_JANE.first_name
+        assert reader.count() == len(fixtures.BENEFICIARIES)
+        now[0] += 0.001  # the snapshot is a second old: the next lookup takes a fresh one
+        assert _first_name(reader) == "JUNE"
+    finally:
+        reader.close()
+
+
+def test_a_store_sees_its_own_writes_at_once(path: Path) -> None:
+    with SqliteStore.open(path, create=True, clock=lambda: 0.0) as store:  # the clock never moves
+        store.write(fixtures.BENEFICIARIES)
+        assert store.count() == len(fixtures.BENEFICIARIES)
+        store.write([_renamed("JUNE")])
+        assert _first_name(store) == "JUNE"
+
+
+def test_snapshot_seconds_zero_reads_every_commit(path: Path, store: SqliteStore) -> None:
+    with SqliteStore.open(path, read_only=True, snapshot_seconds=0.0, clock=lambda: 0.0) as reader:
+        assert reader.lookup(fixtures.DOE_JANE.mbi) is not None
+        store.write([_renamed("JUNE")])
+        assert _first_name(reader) == "JUNE"
+
+
+def test_a_held_snapshot_does_not_stop_writers_and_the_checkpoint_catches_up(path: Path, store: SqliteStore) -> None:
+    def checkpoint() -> tuple[int, int]:
+        connection = _raw(path)
+        try:
+            _, log, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            connection.close()
+        return log, done
+
+    now = [0.0]
+    with SqliteStore.open(path, read_only=True, clock=lambda: now[0]) as reader:
+        assert reader.lookup(fixtures.DOE_JANE.mbi) is not None  # holds its snapshot from here
+        for n in range(3):
+            store.write([_renamed(f"JUNE{n}")])  # not blocked by the reader
+        log, done = checkpoint()
+        assert done < log  # the frames after the reader's snapshot stay in the WAL meanwhile
+        now[0] += 1.0
+        assert _first_name(reader) == "JUNE2"  # the old snapshot is let go
+        log, done = checkpoint()
+        assert done == log  # the new snapshot is of the latest commit: the WAL is copied back whole
 
 
 def test_seeding_leaves_only_the_store(tmp_path: Path) -> None:

@@ -26,10 +26,17 @@ Concurrency. The file is in WAL mode with ``synchronous=NORMAL`` (a commit is du
 WAL is checkpointed; an OS crash can lose the last commits but never corrupts the file). Readers
 never block on the writer and the writer never blocks readers: each thread that calls
 :meth:`SqliteStore.lookup` gets its own read-only connection (opened on first use, ``mode=ro``)
-and one cursor on it, reused by its lookups; separate from the one writer connection, it sees the
-data committed when its query starts (a one-row query is reset, ending its read, as it returns).
-Every connection has a busy timeout; a store still locked when it expires is
-:class:`StoreUnavailableError`.
+and one cursor on it, reused by its lookups; separate from the one writer connection.
+
+Snapshots. A read connection reads inside one read transaction, one snapshot of the store, for
+up to :data:`SNAPSHOT_SECONDS` (1 s), then ends it and takes a fresh one with its next lookup. A
+transaction per lookup (autocommit) costs three system calls each time (SQLite takes and drops
+the WAL read lock with ``fcntl`` and checks the WAL file with ``fstat``): on the server's event
+loop that was about 13 us of a request's 100 (measured with ``scripts/bench_server.py``). The
+price: a lookup may not see what another process committed in the last second (eligibility data
+changes in daily loads). What this store object writes itself (:meth:`SqliteStore.write`) every
+one of its readers sees from the next lookup on: a write ends the snapshots. Ending snapshots
+every second also lets the WAL checkpoint catch up past them.
 
 Writing. :meth:`SqliteStore.write` takes records or documents and writes them in transactions of
 ``batch`` rows with ``executemany`` (``INSERT OR IGNORE``, then an ``UPDATE`` pass only when some
@@ -62,8 +69,10 @@ with WAL (stop the server before replacing a store).
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +92,9 @@ READER_CACHE_KIB = 16_384
 WRITER_CACHE_KIB = 65_536
 #: Rows per write transaction, by default.
 DEFAULT_BATCH = 50_000
+#: Seconds a read connection keeps one snapshot (read transaction) before taking a fresh one
+#: (module header, "Snapshots"): how late a lookup may see another process's commit.
+SNAPSHOT_SECONDS = 1.0
 
 
 @attrs.frozen
@@ -180,10 +192,21 @@ class SqliteStore:
     #: Reads are local page reads (microseconds): the server calls lookups on its event loop.
     blocking = False
 
-    def __init__(self, path: Path, writer: sqlite3.Connection | None, busy_timeout: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        writer: sqlite3.Connection | None,
+        busy_timeout: float,
+        snapshot_seconds: float = SNAPSHOT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._path = path
         self._writer = writer
         self._busy_timeout = busy_timeout
+        self._snapshot_seconds = snapshot_seconds
+        self._clock = clock
+        #: Counts this object's committed write batches: a reader whose snapshot is older takes a new one.
+        self._generation = 0
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _readers and _closed
@@ -192,13 +215,22 @@ class SqliteStore:
 
     @classmethod
     def open(
-        cls, path: str | Path, *, create: bool = False, read_only: bool = False, busy_timeout: float = 5.0
+        cls,
+        path: str | Path,
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        busy_timeout: float = 5.0,
+        snapshot_seconds: float = SNAPSHOT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> SqliteStore:
         """Open the store in the file ``path``.
 
         ``create``: make the file (and the schema) if missing; otherwise a missing file is an error.
         ``read_only``: no writer connection and no migrations (the schema must be current);
         :meth:`write` then raises. ``busy_timeout``: seconds to wait for a lock before giving up.
+        ``snapshot_seconds``: how long a reader keeps one snapshot (0: a fresh one every lookup),
+        on ``clock`` (module header, "Snapshots").
         A read-write open switches the file to WAL and applies pending :data:`MIGRATIONS`.
 
         Raises :class:`StoreUnavailableError` (missing, not SQLite, not a hetsock store, or an
@@ -227,7 +259,7 @@ class SqliteStore:
                 writer.execute("PRAGMA synchronous = NORMAL")
                 writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
                 apply_migrations(writer)
-            store = cls(path, writer, busy_timeout)
+            store = cls(path, writer, busy_timeout, snapshot_seconds, clock)
             version = store._schema_version()
             if version != SCHEMA_VERSION:
                 hint = " (open it read-write once to migrate)" if version < SCHEMA_VERSION else ""
@@ -287,13 +319,23 @@ class SqliteStore:
                 self._local.connection = connection
         return connection
 
-    def _cursor(self) -> sqlite3.Cursor:
-        """This thread's cursor on its read connection, kept for every lookup (``execute`` on
-        the connection would make and discard a cursor per query)."""
+    def _snapshot(self) -> sqlite3.Cursor:
+        """This thread's cursor on its read connection (kept for every lookup: ``execute`` on the
+        connection would make and discard a cursor per query), inside a read transaction no
+        older than ``snapshot_seconds`` and no older than this object's last write."""
+        local = self._local
         try:
-            cursor: sqlite3.Cursor = self._local.cursor
+            cursor: sqlite3.Cursor = local.cursor
         except AttributeError:
-            cursor = self._local.cursor = self._reader().cursor()
+            cursor = local.cursor = self._reader().cursor()
+            local.renew_at, local.generation = -math.inf, -1
+        now = self._clock()
+        if now >= local.renew_at or local.generation != self._generation:
+            local.renew_at = -math.inf  # until the new snapshot is in place
+            if cursor.connection.in_transaction:
+                cursor.execute("COMMIT")  # ends the read (nothing was written)
+            cursor.execute("BEGIN")  # deferred: the next read takes the snapshot
+            local.renew_at, local.generation = now + self._snapshot_seconds, self._generation
         return cursor
 
     def lookup(self, mbi: str) -> Lookup | None:
@@ -305,7 +347,7 @@ class SqliteStore:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
         whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
         try:
-            cursor = self._cursor()
+            cursor = self._snapshot()
             row = cursor.execute(_SELECT_CURRENT, (mbi,)).fetchone()
             via_previous = False
             if row is None:
@@ -314,6 +356,7 @@ class SqliteStore:
                     return None
                 via_previous = True
         except sqlite3.Error as error:
+            self._local.renew_at = -math.inf  # the next lookup starts afresh
             raise StoreUnavailableError(f"{self._path}: {_describe(error)}") from error
         return decode_document(row[0], str(self._path)), via_previous
 
@@ -324,8 +367,9 @@ class SqliteStore:
     def count(self) -> int:
         """How many beneficiaries the store holds. Raises :class:`StoreUnavailableError`."""
         try:
-            row = self._reader().execute(_SELECT_COUNT).fetchone()
+            row = self._snapshot().execute(_SELECT_COUNT).fetchone()
         except sqlite3.Error as error:
+            self._local.renew_at = -math.inf
             raise StoreUnavailableError(f"{self._path}: {_describe(error)}") from error
         if row is None:
             raise StoreUnavailableError(f"{self._path}: the beneficiary tally is missing")
@@ -394,6 +438,7 @@ class SqliteStore:
                     added -= writer.executemany(_DELETE_PREVIOUS, [(earlier,) for earlier, _ in aliases]).rowcount
                 writer.execute(_ADD_TO_TALLY, (added,))
                 writer.execute("COMMIT")
+                self._generation += 1  # every reader sees it from its next lookup
             except BaseException:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
