@@ -64,7 +64,10 @@ def test_the_npi_tally_counts_271s_per_submitter_and_minute(database: AuditDatab
     assert database.npi_usage(["DEMO0001"], {"DEMO0001": T0 + 1}) == {"DEMO0001": Usage(2, 1)}
 
 
-def test_pair_counts_by_day_and_from_a_time(database: AuditDatabase) -> None:
+@pytest.mark.parametrize("indexed", [False, True], ids=["scan", "pair-index"])
+def test_pair_counts_by_day_and_from_a_time(database: AuditDatabase, indexed: bool) -> None:
+    if indexed:
+        assert database.ensure_pair_index()
     database.write([record(received=T0 + i) for i in range(5)])
     database.write([record(day="2026-11-18", received=T0 + 86_400), record(mbi_hash="b" * 32)])
     pair = ("DEMO0001", "1234567893", "a" * 32, "2026-11-17")

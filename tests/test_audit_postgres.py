@@ -71,7 +71,7 @@ def test_the_tables_and_the_schema_version(pg_schema: pg.PgSchema) -> None:
             ).fetchall()
         )
     assert versions == [(m.version, m.description) for m in MIGRATIONS]
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
     assert tables == {"audit", "npi_usage", "suspension", "audit_schema_version"}
     assert (columns["traces"], columns["day"], columns["origin"], columns["npi_ok"]) == (
         "ARRAY",
@@ -79,6 +79,41 @@ def test_the_tables_and_the_schema_version(pg_schema: pg.PgSchema) -> None:
         "uuid",
         "boolean",
     )
+
+
+def _indexes(pg_schema: pg.PgSchema) -> set[str]:
+    with pg_schema.connect() as connection:
+        rows = connection.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (pg_schema.name,))
+        return {row[0] for row in rows}
+
+
+def test_version_2_drops_the_first_pair_index_and_the_planner_uses_the_new_one(pg_schema: pg.PgSchema) -> None:
+    from hetsock.audit.postgres import MIGRATIONS
+    from hetsock.eligibility.store.postgres import apply_migrations
+
+    with pg_schema.connect() as connection:  # a version 1 schema, as every database had it
+        apply_migrations(connection, MIGRATIONS[:1], ledger="audit_schema_version")
+    assert "audit_by_pair" in _indexes(pg_schema)
+    with _database_class().open(pg_schema.url) as database:
+        assert "audit_by_pair" not in _indexes(pg_schema)
+        assert "audit_by_day_pair" not in _indexes(pg_schema)
+        database.write([record(received=T0 + i) for i in range(3)])
+        assert database.ensure_pair_index() is True
+        assert database.ensure_pair_index() is False
+        assert database.pair_counts([("DEMO0001", "1234567893", "a" * 32, "2026-11-17")], {}) == {
+            ("DEMO0001", "1234567893", "a" * 32, "2026-11-17"): 3
+        }
+    assert "audit_by_day_pair" in _indexes(pg_schema)
+    with pg_schema.connect() as connection:
+        connection.execute("SET enable_seqscan = off")  # three rows: the planner would rather scan
+        plan = " ".join(
+            row[0]
+            for row in connection.execute(
+                "EXPLAIN SELECT count(*) FROM audit WHERE day = '2026-11-17' AND mbi_hash = 'x' AND npi = 'y' "
+                "AND submitter = 'z' AND received >= 0 AND mbi_hash <> ''"
+            )
+        )
+    assert "audit_by_day_pair" in plan
 
 
 def test_it_shares_a_schema_with_the_beneficiary_store(pg_schema: pg.PgSchema) -> None:
@@ -126,7 +161,7 @@ def test_a_newer_schema_is_refused(pg_schema: pg.PgSchema) -> None:
     _database_class().open(pg_schema.url).close()
     with pg_schema.connect() as connection:
         connection.execute("INSERT INTO audit_schema_version (version, description) VALUES (99, 'later')")
-    with pytest.raises(AuditDatabaseError, match="audit schema version 99, this hetsock knows 1"):
+    with pytest.raises(AuditDatabaseError, match="audit schema version 99, this hetsock knows 2"):
         _database_class().open(pg_schema.url)
 
 

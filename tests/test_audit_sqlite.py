@@ -65,8 +65,30 @@ def test_a_version_1_file_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
         assert database.write(batch) == 1
         assert database.write(batch) == 0
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+        indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     connection.close()
+    assert "audit_by_pair" not in indexes  # version 3 dropped it (enforcement makes audit_by_day_pair)
+    assert {"audit_by_time", "audit_by_submitter", "audit_by_origin"} <= indexes
+
+
+def test_the_pair_index_is_made_on_demand_and_read_by_pair_counts(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    with SqliteAuditDatabase.open(path) as database:
+        database.write([record(received=T0 + i) for i in range(3)])
+        assert database.ensure_pair_index() is True
+        assert database.ensure_pair_index() is False
+    with sqlite3.connect(path) as connection:
+        plan = " / ".join(
+            row[3]
+            for row in connection.execute(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM audit WHERE mbi_hash = ? AND npi = ? AND submitter = ? "
+                "AND day = ? AND received >= ? AND mbi_hash != ''",
+                ("x", "y", "z", "2026-11-17", 0.0),
+            )
+        )
+    connection.close()
+    assert "audit_by_day_pair" in plan, plan
 
 
 @pytest.mark.parametrize("variable_limit", [None, 999, 50])

@@ -97,6 +97,16 @@ class Usage:
     valid: int = 0
 
 
+#: The repeat rule's index, by day first: (day, MBI hash, NPI, submitter, received), records with an
+#: MBI hash only. Made only where enforcement is on (:meth:`AuditDatabase.ensure_pair_index`), not by
+#: a migration: its key is random within a day (the MBI's hash), so every record lands on a page of
+#: its own, and keeping it cost the writer 6 us a record in an empty database, 12 at 50,000 records
+#: and 30 at 300,000 (``scripts/bench_audit.py``; the other indexes about 1 us together). Day first,
+#: so a day's entries are never touched again once it is over: the pages being written are the
+#: current day's only. The report's repeat groups (``repeat_groups``) scan the time range instead.
+PAIR_INDEX = "audit_by_day_pair"
+
+
 class AuditDatabase(Protocol):
     """An audit database. Each method is one transaction; all raise :class:`AuditDatabaseError`."""
 
@@ -129,6 +139,12 @@ class AuditDatabase(Protocol):
     ) -> dict[tuple[str, str, str, str], int]:
         """For each ``(submitter, npi, mbi_hash, day)``: records that day received from
         ``since[(submitter, npi)]`` on (0 when absent)."""
+        ...
+
+    def ensure_pair_index(self) -> bool:
+        """Make the index :meth:`pair_counts` reads (:data:`PAIR_INDEX`) if there is none; whether
+        it was made now. Called where enforcement is on: without it, the counts are still right
+        but each one scans the day's records."""
         ...
 
     def repeat_groups(

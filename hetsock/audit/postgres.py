@@ -10,8 +10,11 @@ may be the beneficiary store's: the names do not meet (the store keeps its versi
 ``audit``
     one row per record; ``traces``, ``service_types`` and ``codes`` are ``text[]``, ``day`` a
     ``date``, times ``double precision`` seconds since the epoch (a record reads back equal to
-    the one written). Indexed by time, by submitter and time, by (MBI hash, NPI, submitter, day)
-    for the repeat rule, and uniquely by the record's identity (``origin`` uuid, ``sequence``).
+    the one written). Indexed by time, by submitter and time, and uniquely by the record's
+    identity (``origin`` uuid, ``sequence``); where enforcement is on, also by (day, MBI hash,
+    NPI, submitter) for the repeat rule (:data:`~hetsock.audit.database.PAIR_INDEX`, made by the
+    first instance to start with enforcement on, under an advisory lock; migration 2 dropped the
+    first version of it, by MBI hash first).
 ``npi_usage``
     per submitter and minute: 271 transactions and those with a valid, linked NPI.
 ``suspension``
@@ -73,6 +76,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hetsock.audit.database import (
+    PAIR_INDEX,
     AuditDatabaseError,
     RepeatGroup,
     Suspension,
@@ -163,6 +167,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX suspension_by_target ON suspension (submitter, npi)",
         ),
     ),
+    Migration(
+        version=2,
+        description="the repeat rule's index only where enforcement is on (audit_by_day_pair, made at start)",
+        statements=("DROP INDEX IF EXISTS audit_by_pair",),
+    ),
 )
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -237,6 +246,7 @@ FROM unnest(%s::text[], %s::text[]) AS t(submitter, npi)
 """
 _ACTIVE = "lifted IS NULL AND since <= %(now)s AND (until IS NULL OR until > %(now)s)"
 _SUSPENSION_COLUMNS = "submitter, npi, reason, detail, since, until, lifted, id"
+_PAIR_INDEX_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hetsock pair index ' || current_schema()))"
 _TARGET_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtext('hetsock suspension ' || current_schema()), "
     "hashtext(%(submitter)s || ' ' || %(npi)s))"
@@ -449,6 +459,22 @@ class PostgresAuditDatabase:
             return {pair: int(row[0]) for pair, row in zip(wanted, rows, strict=True)}
 
         return self._call(read, transaction=False)
+
+    def ensure_pair_index(self) -> bool:
+        def create(connection: psycopg.Connection[Any]) -> bool:
+            connection.execute(_PAIR_INDEX_LOCK)  # two instances starting at once: one builds it
+            connection.execute("SET LOCAL statement_timeout = 0")  # a large table takes a while, once
+            exists = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (PAIR_INDEX,)).fetchone()
+            if exists and exists[0]:
+                return False
+            connection.execute(
+                sql.SQL(
+                    "CREATE INDEX {} ON audit (day, mbi_hash, npi, submitter, received) WHERE mbi_hash <> ''"
+                ).format(sql.Identifier(PAIR_INDEX))
+            )
+            return True
+
+        return self._call(create)
 
     def repeat_groups(
         self,

@@ -12,9 +12,11 @@ Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:
 ``audit``
     one row per record (:class:`~hetsock.audit.record.AuditRecord`); ``traces`` is a JSON array,
     ``service_types`` and ``codes`` are comma-separated; indexed by time, by submitter and time,
-    by (MBI hash, NPI, submitter, day) for the repeat rule, and uniquely by the record's identity
-    (``origin``, ``sequence``; NULL for a record without one): :meth:`SqliteAuditDatabase.write`
-    skips records already stored, so a retried batch is stored once.
+    and uniquely by the record's identity (``origin``, ``sequence``; NULL for a record without
+    one): :meth:`SqliteAuditDatabase.write` skips records already stored, so a retried batch is
+    stored once. Where enforcement is on, also by (day, MBI hash, NPI, submitter) for the repeat
+    rule (:data:`~hetsock.audit.database.PAIR_INDEX`, made at start, not by a migration; migration
+    3 dropped the first version of it, by MBI hash first, which every database had).
 ``npi_usage``
     per submitter and minute (``received // 60``): 271 transactions and those with a valid,
     linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction. A span that
@@ -39,6 +41,7 @@ from typing import Any, Self
 import orjson
 
 from hetsock.audit.database import (
+    PAIR_INDEX,
     AuditDatabaseError,
     RepeatGroup,
     Suspension,
@@ -101,6 +104,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE audit ADD COLUMN origin TEXT;
     ALTER TABLE audit ADD COLUMN sequence INTEGER;
     CREATE UNIQUE INDEX audit_by_origin ON audit(origin, sequence) WHERE origin IS NOT NULL;
+    """,
+    """
+    DROP INDEX IF EXISTS audit_by_pair;
     """,
 )
 
@@ -350,6 +356,17 @@ class SqliteAuditDatabase:
                 ).fetchone()
                 result[pair] = int(count)
         return result
+
+    def ensure_pair_index(self) -> bool:
+        with self._transaction() as connection:
+            if connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (PAIR_INDEX,)
+            ).fetchone():
+                return False
+            connection.execute(
+                f"CREATE INDEX {PAIR_INDEX} ON audit(day, mbi_hash, npi, submitter, received) WHERE mbi_hash != ''"
+            )
+        return True
 
     def repeat_groups(
         self,

@@ -84,6 +84,8 @@ def prepare(config: Config, *, worker: int = 0, wall_clock: Callable[[], dt.date
             watcher_database = open_audit_database(config)
             operations.databases.append(watcher_database)
         log_event(logger, "audit-database", worker=worker, database=writer_database.describe())
+        if config.enforcement.enabled and writer_database.ensure_pair_index():
+            log_event(logger, "audit-pair-index-created", worker=worker, database=writer_database.describe())
         watcher = SuspensionWatcher(watcher_database, config.enforcement.poll_interval, worker, wall_clock)
         watcher.load()
     except BaseException:
