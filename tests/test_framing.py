@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import SupportsIndex
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -552,4 +551,4 @@ def test_delivered_messages_are_independent_of_the_buffer() -> None:
     first = events[0]
     assert isinstance(first, Message)
     assert type(first.payload) is bytes
-    assert attrs.evolve(first, started_at_offset=0) == Message(SPECIMEN, Mode.WRAPPED, 0)
+    assert first._replace(started_at_offset=0) == Message(SPECIMEN, Mode.WRAPPED, 0)

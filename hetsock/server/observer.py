@@ -25,6 +25,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -76,9 +77,9 @@ class ConnectionInfo:
     opened: dt.datetime
 
 
-@attrs.frozen
-class Exchange:
-    """One request answered on a connection (the audit record's raw material)."""
+class Exchange(NamedTuple):
+    """One request answered on a connection (the audit record's raw material). A named tuple:
+    one is made per request."""
 
     connection: ConnectionInfo
     reply: Reply

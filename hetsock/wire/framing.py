@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import NamedTuple
 
 import attrs
 
@@ -115,14 +116,18 @@ def _describe_payload(payload: bytes) -> str:
     return f"<{len(payload)} bytes>"
 
 
-@attrs.frozen
-class Message:
-    """One whole message: the wrapper's payload, or a bare interchange from ``ISA`` to the IEA's terminator."""
+class Message(NamedTuple):
+    """One whole message: the wrapper's payload, or a bare interchange from ``ISA`` to the IEA's
+    terminator. A named tuple (one is made per request); its repr shows the payload's length only."""
 
-    payload: bytes = attrs.field(repr=_describe_payload)
+    payload: bytes
     mode: Mode
     #: Offset in the connection's byte stream of the message's first byte (SOH or the ``I`` of ISA).
     started_at_offset: int
+
+    def __repr__(self) -> str:
+        payload = _describe_payload(self.payload)
+        return f"Message(payload={payload}, mode={self.mode!r}, started_at_offset={self.started_at_offset})"
 
 
 @attrs.frozen

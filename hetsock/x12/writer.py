@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -25,9 +26,9 @@ class Party:
     id: str
 
 
-@attrs.frozen
-class ControlNumbers:
-    """Control numbers for a reply, chosen by the caller (ISA13, GS06, ST02)."""
+class ControlNumbers(NamedTuple):
+    """Control numbers for a reply, chosen by the caller (ISA13, GS06, ST02). A named tuple: one
+    is made per request."""
 
     interchange: int
     group: int = 1
