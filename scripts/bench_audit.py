@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 from timing import median_us
 
 from hetsock.audit.database import AuditDatabase
@@ -54,7 +53,7 @@ def _pin(cpu: int) -> None:
 def _numbered(record: AuditRecord, count: int) -> list[AuditRecord]:
     """``count`` copies of ``record`` with one writer's identity, as the trail writes them."""
     origin = uuid.uuid4().hex
-    return [attrs.evolve(record, origin=origin, sequence=n + 1) for n in range(count)]
+    return [record._replace(origin=origin, sequence=n + 1) for n in range(count)]
 
 
 def _open(target: str) -> AuditDatabase:

@@ -48,10 +48,9 @@ def record(**changes: object) -> AuditRecord:
 
 def numbered(records: list[AuditRecord], origin: str | None = None, first: int = 1) -> list[AuditRecord]:
     """``records`` with an identity, as a writer gives them: one origin, consecutive numbers."""
-    import attrs
 
     origin = origin or uuid.uuid4().hex
-    return [attrs.evolve(r, origin=origin, sequence=first + n) for n, r in enumerate(records)]
+    return [r._replace(origin=origin, sequence=first + n) for n, r in enumerate(records)]
 
 
 class AuditBackend(Protocol):

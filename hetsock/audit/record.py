@@ -25,9 +25,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from hetsock.pipeline import ReplyKind
 from hetsock.server.observer import Exchange, reply_codes
@@ -45,10 +43,11 @@ class AuditKeyError(Exception):
     """The key file cannot be read or created, or holds too short a key."""
 
 
-@attrs.frozen
-class AuditRecord:
+class AuditRecord(NamedTuple):
     """One request answered. Times are seconds since the epoch (UTC); ``day`` is the local date
-    the request was received (the repeat rule's day, as the eligibility rules' "day received")."""
+    the request was received (the repeat rule's day, as the eligibility rules' "day received").
+    A named tuple: the writer makes one per reply, in a third of the time a frozen attrs class
+    takes (22 fields: 0.5 against 1.7 us)."""
 
     received: float
     replied: float
@@ -119,11 +118,17 @@ def _text(value: str) -> str:
 def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int = 0) -> AuditRecord:
     """The audit record of ``exchange``; the MBI goes in only as its keyed hash. ``origin`` and
     ``sequence``: the record's identity (see :class:`AuditRecord`). The values the client sent
-    pass through :func:`_text`."""
+    pass through :func:`_text` when one of them holds a NUL (one test for all of them first)."""
     reply = exchange.reply
     connection = exchange.connection
     received = exchange.received
-    is_271 = reply.kind is ReplyKind.ELIGIBILITY or reply.kind is ReplyKind.REJECTION
+    kind = reply.kind
+    submitter, npi, reference, control = reply.submitter_id, reply.npi, reply.reference, reply.interchange_control
+    traces, service_types = reply.traces, reply.service_types
+    if "\x00" in "".join((submitter, npi, reference, control, *traces, *service_types)):
+        submitter, npi, reference, control = _text(submitter), _text(npi), _text(reference), _text(control)
+        traces, service_types = tuple(map(_text, traces)), tuple(map(_text, service_types))
+    is_271 = kind is ReplyKind.ELIGIBILITY or kind is ReplyKind.REJECTION
     # Positional, in field order: once per record in the writer thread, where keywords cost a
     # fifth more (the writer shares the worker's core).
     return AuditRecord(
@@ -134,14 +139,14 @@ def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int
         connection.id,  # connection
         connection.peer_host,
         connection.peer_port,
-        _text(reply.submitter_id),  # submitter
-        _text(reply.npi),  # npi
+        submitter,
+        npi,
         mbi_hash(key, reply.member_id),
-        _text(reply.reference),  # reference
-        _text(reply.interchange_control),  # interchange_control
-        _texts(reply.traces),  # traces
-        _texts(reply.service_types),  # service_types
-        reply.kind.value,  # kind
+        reference,
+        control,  # interchange_control
+        traces,
+        service_types,
+        kind._value_,  # kind (the value itself: ``.value`` is a Python-level property)
         reply_codes(reply),  # codes
         reply.aaa_loop,
         (not NPI_FAULTS.intersection(reply.aaa_codes)) if is_271 else None,  # npi_ok
@@ -150,11 +155,6 @@ def record_of(exchange: Exchange, key: bytes, *, origin: str = "", sequence: int
         origin,
         sequence,
     )
-
-
-def _texts(values: tuple[str, ...]) -> tuple[str, ...]:
-    """:func:`_text` of each value (the tuple itself when none holds a NUL, the usual case)."""
-    return tuple([_text(v) for v in values]) if "\x00" in "".join(values) else values
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import sqlite3
 import threading
@@ -152,7 +153,7 @@ def _row(record: AuditRecord) -> tuple[object, ...]:
         record.mbi_hash,
         record.reference,
         record.interchange_control,
-        orjson.dumps(list(record.traces)).decode(),
+        orjson.dumps(record.traces).decode(),  # a tuple is a JSON array to orjson
         ",".join(record.service_types),
         record.kind,
         ",".join(record.codes),
@@ -172,7 +173,7 @@ def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> N
     per_statement = max(1, min(_ROWS_PER_INSERT, limit // _COLUMN_COUNT))
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        connection.execute(_insert_rows(len(part)), [value for row in part for value in row])
+        connection.execute(_insert_rows(len(part)), list(itertools.chain.from_iterable(part)))
 
 
 def _record(row: tuple[Any, ...]) -> AuditRecord:

@@ -4,8 +4,8 @@
 Theory of operation
 -------------------
 The server calls :meth:`AuditTrail.request_answered` on its event loop after every reply; it
-only puts the :class:`~hetsock.server.observer.Exchange` on a trio memory channel (no I/O, no
-hashing, about a microsecond). The writer task wakes every ``flush_interval`` (1 s), takes what
+only appends the :class:`~hetsock.server.observer.Exchange` to a list (no I/O, no hashing, a
+fraction of a microsecond). The writer task wakes every ``flush_interval`` (1 s), takes what
 is queued, turns it into :class:`~hetsock.audit.record.AuditRecord`\\ s (the MBI becomes its keyed
 hash; the reply bytes are let go; each record is numbered, under an ``origin`` drawn at random
 for this writer, so the database stores a retried record once) and writes them in transactions
@@ -98,9 +98,11 @@ class AuditTrail(Observer):
     failures: int = 0
     dropped: int = 0
     lost: int = 0
-    _send: trio.MemorySendChannel[Exchange] = attrs.field(init=False)
-    _receive: trio.MemoryReceiveChannel[Exchange] = attrs.field(init=False)
-    _queued: int = 0
+    #: Exchanges answered and not yet taken by the writer (appended on the event loop; the
+    #: writer swaps the list for a new one: no channel, no lock, one thread touches it).
+    _queue: list[Exchange] = attrs.field(factory=list)
+    #: Set once the writer has taken its last exchanges (at close): later ones are lost.
+    _queue_closed: bool = False
     _pending: list[AuditRecord] = attrs.field(factory=list)
     _closing: trio.Event = attrs.field(factory=trio.Event)
     _done: trio.Event = attrs.field(factory=trio.Event)
@@ -122,13 +124,11 @@ class AuditTrail(Observer):
     #: trio time since which records have been waiting (``None``: none are).
     _waiting_since: float | None = None
 
-    def __attrs_post_init__(self) -> None:
-        self._send, self._receive = trio.open_memory_channel[Exchange](float("inf"))
-
     # -- the request path ----------------------------------------------------------------------
 
     def request_answered(self, exchange: Exchange) -> None:
-        if self._queued + len(self._pending) >= self.settings.max_backlog:
+        queue = self._queue
+        if len(queue) + len(self._pending) >= self.settings.max_backlog:
             self.dropped += 1
             now = time.monotonic()
             if now - self._last_drop_log >= LOG_EVERY:
@@ -142,18 +142,16 @@ class AuditTrail(Observer):
                     backlog=self.backlog,
                 )
             return
-        try:
-            self._send.send_nowait(exchange)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
+        if self._queue_closed:
             self.lost += 1
             log_event(logger, "audit-lost", level=logging.ERROR, worker=self.worker, records=1, why="closed")
             return
-        self._queued += 1
+        queue.append(exchange)
 
     @property
     def backlog(self) -> int:
         """Records answered but not yet written."""
-        return self._queued + len(self._pending)
+        return len(self._queue) + len(self._pending)
 
     # -- the writer ----------------------------------------------------------------------------
 
@@ -173,7 +171,7 @@ class AuditTrail(Observer):
                 with trio.move_on_after(self.settings.flush_interval):
                     await self._closing.wait()
                 if self._closing.is_set():
-                    self._send.close()
+                    self._queue_closed = True  # what comes after this flush is lost
                     await self._flush_on_stop()
                     return
                 await self._flush()
@@ -189,7 +187,7 @@ class AuditTrail(Observer):
                 self.lost += self.backlog
                 log_event(logger, "audit-lost", level=logging.ERROR, worker=self.worker, records=self.backlog)
                 self._pending.clear()
-                self._queued = 0
+                self._queue = []
             log_event(
                 logger,
                 "audit-closed",
@@ -204,13 +202,7 @@ class AuditTrail(Observer):
             self._done.set()
 
     def _take(self) -> list[Exchange]:
-        taken: list[Exchange] = []
-        while True:
-            try:
-                taken.append(self._receive.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-        self._queued -= len(taken)
+        taken, self._queue = self._queue, []
         return taken
 
     def _records(self, exchanges: list[Exchange], first: int) -> list[AuditRecord]:
@@ -266,7 +258,7 @@ class AuditTrail(Observer):
                 if self.on_suspended is not None:
                     self.on_suspended(suspended)
         # What came while this flush ran has waited at most since it started.
-        self._waiting_since = started if self._queued else None
+        self._waiting_since = started if self._queue else None
         return True
 
     async def _flush_on_stop(self) -> None:
