@@ -241,6 +241,22 @@ class FrameReceiver:
         Never raises: every fault in the peer's bytes is returned as a :class:`FramingError`, and
         the same error is returned again from every later call. ``EndOfStream`` too repeats.
         """
+        buffer = self._buffer
+        if self._mode is Mode.WRAPPED and not self._in_message and self._error is None:
+            # The usual cases on a wrapped connection, decided as the general path below would:
+            # nothing held, or a whole message at the front.
+            if not buffer:
+                return END_OF_STREAM if self._eof else NEED_DATA
+            if buffer[0] == SOH and len(buffer) > WRAPPER_HEADER_LENGTH and buffer[WRAPPER_HEADER_LENGTH - 1] == STX:
+                field = buffer[1 : WRAPPER_HEADER_LENGTH - 1]
+                if field.isdigit():
+                    end = WRAPPER_HEADER_LENGTH + int(field)
+                    if (
+                        end - WRAPPER_HEADER_LENGTH <= self.max_message_size
+                        and len(buffer) > end
+                        and buffer[end] == ETX
+                    ):
+                        return self._deliver(Mode.WRAPPED, WRAPPER_HEADER_LENGTH, end, end + 1)
         if self._error is not None:
             return self._error
         if not self._in_message:
