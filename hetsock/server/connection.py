@@ -137,6 +137,17 @@ class Connection:
         self._scope: trio.CancelScope | None = None
         self._phase = _Phase.READING
         self._stopping = False
+        #: The trio time the current phase's deadline falls at, for the worker's
+        #: :class:`~hetsock.server.deadlines.DeadlineTimer` (``entry``, ``watched``: its bookkeeping).
+        self.deadline = math.inf
+        self.entry = math.inf
+        self.watched = False
+        self._clock = trio.current_time  # the run's clock itself once serving (see _serve)
+
+    def expire(self) -> None:
+        """The deadline timer: :attr:`deadline` has passed (idle, message or reply timeout)."""
+        if self._scope is not None:
+            self._scope.cancel()
 
     def stop(self) -> None:
         """Graceful shutdown: finish the message in progress (and any whole ones already read),
@@ -156,6 +167,7 @@ class Connection:
         reason = CloseReason.ERROR
         error_sent = False
         try:
+            state.timer.watch(self)
             reason, error_sent = await self._serve()
         except trio.Cancelled:
             reason = CloseReason.SHUTDOWN
@@ -166,6 +178,7 @@ class Connection:
             logger.exception("connection handler failed", extra={"hetsock_fields": {"conn": self.info.id}})
             reason = CloseReason.ERROR
         finally:
+            state.timer.unwatch(self)
             with trio.CancelScope(shield=True):
                 try:
                     if error_sent:
@@ -181,14 +194,16 @@ class Connection:
     async def _serve(self) -> tuple[CloseReason, bool]:
         """The loop; returns why it ended and whether an error reply was sent just before.
 
-        One cancel scope serves the connection (cheaper than one per read and per write): its
-        deadline is the idle/message deadline while reading and ``reply_timeout`` while answering,
-        and :attr:`_phase` says which one expired. A cancellation (stop(), or the deadline) that
-        comes as a read completes must not cost the request that read brought: the loop then
-        leaves the cancelled scope and carries on in a fresh one."""
+        One cancel scope serves the connection (cheaper than one per read and per write), and
+        the worker's deadline timer cancels it at :attr:`deadline`: the idle/message deadline
+        while reading and ``reply_timeout`` while answering; :attr:`_phase` says which one
+        expired. Setting the deadline is an attribute write, and a call to the timer only when it
+        moves before the timer's entry (:meth:`_set_deadline`). A cancellation (stop(), or the
+        deadline) that comes as a read completes must not cost the request that read brought: the
+        loop then leaves the cancelled scope and carries on in a fresh one."""
         settings = self.state.settings
         receiver = self.receiver
-        clock = trio.current_time
+        clock = self._clock = trio.lowlevel.current_clock().current_time  # trio.current_time, less two calls
         last_activity = clock()
         message_started_at: float | None = None
         idle_deadline = message_deadline = math.inf
@@ -201,7 +216,7 @@ class Connection:
                         message_started_at = None
                         self._phase = _Phase.ANSWERING
                         received_at = clock()
-                        scope.deadline = received_at + settings.reply_timeout
+                        self._set_deadline(received_at + settings.reply_timeout)
                         close, last_activity = await self._answer(event, received_at)
                         if close is not None:
                             return close, True
@@ -209,7 +224,7 @@ class Connection:
                     if isinstance(event, FramingError):
                         code = event.code
                         self._phase = _Phase.ANSWERING
-                        scope.deadline = clock() + settings.reply_timeout
+                        self._set_deadline(clock() + settings.reply_timeout)
                         await self._send_error(code)
                         too_large = code is ErrorCode.MESSAGE_TOO_LARGE
                         return (CloseReason.TOO_LARGE if too_large else CloseReason.FRAMING), True
@@ -226,7 +241,7 @@ class Connection:
                     message_deadline = math.inf
                     if message_started_at is not None:
                         message_deadline = message_started_at + settings.message_deadline
-                    scope.deadline = min(idle_deadline, message_deadline)
+                    self._set_deadline(min(idle_deadline, message_deadline))
                     self._phase = _Phase.READING
                     data = await self.stream.receive_some(RECEIVE_SIZE)
                     last_activity = clock()
@@ -241,6 +256,11 @@ class Connection:
         if self._stopping:
             return CloseReason.SHUTDOWN, False
         return (CloseReason.DEADLINE if message_deadline <= idle_deadline else CloseReason.IDLE), False
+
+    def _set_deadline(self, deadline: float) -> None:
+        self.deadline = deadline
+        if deadline < self.entry:
+            self.state.timer.moved_earlier(self)
 
     async def _answer(self, message: Message, received_at: float) -> tuple[CloseReason | None, float]:
         """Answer one message (whole at ``received_at``, trio time) and write the reply; a reason
@@ -312,7 +332,7 @@ class Connection:
             delivered = True
         finally:
             state = self.state
-            replied_at = trio.current_time()
+            replied_at = self._clock()
             exchange = Exchange(self.info, reply, received, state.wall_clock(), replied_at - received_at, delivered)
             state.observer.request_answered(exchange)
         return replied_at

@@ -27,6 +27,7 @@ import trio
 from hetsock.config import ServerConfig
 from hetsock.maintenance import MaintenanceSchedule
 from hetsock.pipeline import Context, Reply, Services, respond
+from hetsock.server.deadlines import DeadlineTimer
 from hetsock.server.observer import Observer
 from hetsock.x12.writer import ControlNumbers
 
@@ -86,6 +87,8 @@ class ServerState:
     ssl_context: ssl.SSLContext | None = None
     tls_handshake_timeout: float = 5.0
     control: ControlNumberSource = attrs.field(factory=ControlNumberSource)
+    #: Cancels connections at their idle, message and reply deadlines.
+    timer: DeadlineTimer = attrs.field(factory=DeadlineTimer)
     open_connections: int = 0
     by_address: collections.Counter[str] = attrs.field(factory=collections.Counter)
     by_submitter: collections.Counter[str] = attrs.field(factory=collections.Counter)
