@@ -8,7 +8,17 @@ In one run, with the same closed-loop client (``hetsock.loadgen``) and the same 
 2. **hetsock**: ``hetsock serve`` (one worker) over a seeded SQLite store, answering specimen.270;
 
 at 1, 16 and 64 persistent connections: round trips per second, p50 and p99 latency, and the
-ratio hetsock / ceiling. Then it holds ``--hold`` connections (default 1,000) against hetsock,
+ratio hetsock / ceiling. Both servers run throughout, and each case is measured in ``--rounds``
+alternating rounds (ceiling, hetsock, ceiling, ...): the machine's speed drifts by a fifth from
+minute to minute (other tenants), so a ceiling measured minutes away from hetsock would skew the
+ratio. Each figure is the median of its rounds, and the ratio's spread (lowest to highest of the
+rounds' own ratios) is printed beside it. After each hetsock round the servers rest ``--settle``
+seconds, so hetsock's audit writer, catching up on the round's last records, does not run during
+the next ceiling round (it would slow the ceiling and flatter the ratio). What the writer still
+owes when a round ends is not counted against hetsock: with ``--seconds 20`` that share is
+smaller (the writer catches up within about three flush intervals).
+
+Then it holds ``--hold`` connections (default 1,000) against hetsock,
 each sending a request every 2 seconds, and reports errors and the server's memory per
 connection (resident set size before and after the connections open).
 
@@ -19,15 +29,21 @@ first (2-core machine: one core each). Run by hand: ``python scripts/bench_serve
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hetsock.loadgen import LoadResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECIMEN = (ROOT / "tests" / "data" / "hets" / "specimen.270").read_bytes()
@@ -117,7 +133,14 @@ def _rss_kib(pid: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per case")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per case")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds of rest after each hetsock round (its audit writer catches up)",
+    )
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--beneficiaries", type=int, default=100_000, help="size of the seeded store")
     parser.add_argument("--hold", type=int, default=1000, help="connections for the hold test (0: skip)")
@@ -131,7 +154,7 @@ def main() -> None:
 
     from hetsock.cli_seed import seed_store
     from hetsock.eligibility.store.sqlite import SqliteStore
-    from hetsock.loadgen import LoadResult, closed_loop, paced
+    from hetsock.loadgen import closed_loop, paced
     from hetsock.pipeline import Context, Services, respond
     from hetsock.registry import Registry
     from hetsock.x12.writer import ControlNumbers
@@ -161,44 +184,47 @@ def main() -> None:
         def is_same(payload: bytes) -> str | None:
             return None if len(payload) == len(reply.payload) else "wrong-reply"
 
-        results: dict[tuple[str, int], LoadResult] = {}
+        results: dict[tuple[str, int], list[LoadResult]] = {}
         echo_log = work / "echo.log"
         echo = _start(
             [sys.executable, __file__, "--echo-server", str(work / "port"), str(work / "reply")], server_cpu, echo_log
         )
-        try:
-            while not (work / "port").exists() or not (work / "port").read_text():
-                time.sleep(0.05)
-            echo_port = int((work / "port").read_text())
-            for n in counts:
-                results[("ceiling", n)] = closed_loop(
-                    echo_port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_same
-                )
-        finally:
-            echo.terminate()
-            echo.wait()
         log = work / "hetsock.log"
         server = _start(
             [sys.executable, "-m", "hetsock", "serve", "--config", str(config), "--port", "0"], server_cpu, log
         )
         try:
+            while not (work / "port").exists() or not (work / "port").read_text():
+                time.sleep(0.05)
+            echo_port = int((work / "port").read_text())
             port = int(_wait_for(r"event=listening address=[^ ]*:(\d+)", log).group(1))
             for n in counts:
-                results[("hetsock", n)] = closed_loop(
-                    port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_271
-                )
+                for _ in range(args.rounds):
+                    results.setdefault(("ceiling", n), []).append(
+                        closed_loop(echo_port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_same)
+                    )
+                    results.setdefault(("hetsock", n), []).append(
+                        closed_loop(port, [SPECIMEN], connections=n, seconds=args.seconds, check=is_271)
+                    )
+                    time.sleep(args.settle)  # hetsock's audit writer finishes before the next ceiling round
             print(
                 f"{'connections':>11} | {'ceiling rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | "
-                f"{'hetsock rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} | errors"
+                f"{'hetsock rt/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} {'(rounds)':>13} | errors"
             )
             for n in counts:
                 c, h = results[("ceiling", n)], results[("hetsock", n)]
-                errors = dict(c.errors + h.errors) or "-"
+                errors: collections.Counter[str] = collections.Counter()
+                for result in c + h:
+                    errors.update(result.errors)
+                ratios = [b.rate / a.rate for a, b in zip(c, h, strict=True)]
+                c_rate, h_rate = _median([r.rate for r in c]), _median([r.rate for r in h])
                 print(
-                    f"{n:>11} | {c.rate:>12,.0f} {c.percentile_ms(0.5):>7.2f} {c.percentile_ms(0.99):>7.2f} | "
-                    f"{h.rate:>12,.0f} {h.percentile_ms(0.5):>7.2f} {h.percentile_ms(0.99):>7.2f} | "
-                    f"{h.rate / c.rate:>6.1%} | {errors}"
+                    f"{n:>11} | {c_rate:>12,.0f} {_median_ms(c, 0.5):>7.2f} {_median_ms(c, 0.99):>7.2f} | "
+                    f"{h_rate:>12,.0f} {_median_ms(h, 0.5):>7.2f} {_median_ms(h, 0.99):>7.2f} | "
+                    f"{h_rate / c_rate:>6.1%} {min(ratios):>6.1%}-{max(ratios):>5.1%} | {dict(errors) or '-'}"
                 )
+            echo.terminate()
+            echo.wait()
             if args.hold:
                 # A fresh server, so the memory figure is not hidden by what the runs above freed.
                 server.terminate()
@@ -232,8 +258,18 @@ def main() -> None:
                     f"half way with the connections open: {per:.1f} KiB per connection"
                 )
         finally:
-            server.terminate()
-            server.wait()
+            for process in (echo, server):
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait()
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _median_ms(results: list[LoadResult], fraction: float) -> float:
+    return statistics.median(r.percentile_ms(fraction) for r in results)
 
 
 if __name__ == "__main__":
