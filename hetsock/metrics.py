@@ -41,14 +41,17 @@ class RequestMetrics(Observer):
 
     def request_answered(self, exchange: Exchange) -> None:
         reply = exchange.reply
-        codes = reply_codes(reply)
+        kind = reply.kind
         # One series per kind and single code: a 999's codes are counted apart, one by one, so
         # no client can mint new series by combining faults (the label values stay a short list).
-        if reply.kind is ReplyKind.ACK_999:
-            self.requests[(reply.kind.value, "")] += 1
-            self.codes_999.update(codes)
-        else:
-            self.requests[(reply.kind.value, codes[0] if codes else "")] += 1
+        # ``_value_``: the value itself (``.value`` is a Python-level property).
+        if kind is ReplyKind.ACK_999:
+            self.requests[(kind._value_, "")] += 1
+            self.codes_999.update(reply_codes(reply))
+        elif reply.aaa_codes or reply.ta1_note or reply.error_code:
+            self.requests[(kind._value_, reply_codes(reply)[0])] += 1
+        else:  # the usual reply: a 271 without AAA
+            self.requests[(kind._value_, "")] += 1
         if not exchange.delivered:
             self.undelivered += 1
         self.buckets[bisect.bisect_left(LATENCY_BUCKETS, exchange.latency)] += 1

@@ -104,7 +104,7 @@ async def test_the_client_address_comes_from_the_header(store: SqliteStore) -> N
     recorder = Recorder()
     async with trio.open_nursery() as nursery:
         server = await start(nursery, store)
-        server.state.observer.members.append(recorder)  # type: ignore[attr-defined]
+        server.state.observer.add(recorder)  # type: ignore[attr-defined]
         # DEMO0001 may send from 127.0.0.0/8 only: behind the balancer its real address decides.
         for header, kind in (
             (b"PROXY TCP4 127.0.0.9 127.0.0.1 5555 7270\r\n", "271"),

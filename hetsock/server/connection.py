@@ -49,6 +49,7 @@ import datetime as dt
 import enum
 import logging
 import math
+from collections.abc import Callable
 
 import trio
 
@@ -143,6 +144,10 @@ class Connection:
         self.entry = math.inf
         self.watched = False
         self._clock = trio.current_time  # the run's clock itself once serving (see _serve)
+        #: The responder's synchronous way, when it has one (PipelineResponder.answer_now).
+        self._answer_now: Callable[[bytes, Context], Reply | None] | None = getattr(
+            state.responder, "answer_now", None
+        )
 
     def expire(self) -> None:
         """The deadline timer: :attr:`deadline` has passed (idle, message or reply timeout)."""
@@ -309,6 +314,11 @@ class Connection:
         state.in_flight += 1
         try:
             context = Context(state.services, now, state.control.take(), self.info.peer_host)
+            answer_now = self._answer_now
+            if answer_now is not None:
+                reply = answer_now(payload, context)
+                if reply is not None:
+                    return reply
             return await state.responder(payload, context)
         except Exception:
             isa13 = glance_untrusted(payload).control_number or "-"

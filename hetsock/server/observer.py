@@ -24,7 +24,7 @@ import datetime as dt
 import enum
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NamedTuple
 
 import attrs
@@ -109,9 +109,19 @@ class Observer:
 
 @attrs.define
 class Observers(Observer):
-    """Several observers, called in order; one that raises is logged and skipped."""
+    """Several observers, called in order; one that raises is logged and skipped. Add members
+    with :meth:`add` (``request_answered`` goes only to those that override it: it runs once per
+    reply)."""
 
-    members: Sequence[Observer] = ()
+    members: list[Observer] = attrs.field(factory=list)
+    _answering: tuple[Observer, ...] = attrs.field(init=False, default=())
+
+    def __attrs_post_init__(self) -> None:
+        self._answering = tuple(m for m in self.members if type(m).request_answered is not Observer.request_answered)
+
+    def add(self, member: Observer) -> None:
+        self.members.append(member)
+        self.__attrs_post_init__()
 
     def connection_opened(self, connection: ConnectionInfo) -> None:
         for member in self.members:
@@ -123,7 +133,7 @@ class Observers(Observer):
 
     def request_answered(self, exchange: Exchange) -> None:
         # Once per reply: the try is inline rather than in _safely (a call frame per member).
-        for member in self.members:
+        for member in self._answering:
             try:
                 member.request_answered(exchange)
             except Exception:
@@ -151,14 +161,13 @@ def _failed(method: object) -> None:
 
 @attrs.define
 class Stats(Observer):
-    """Counters for operators: connections, requests by reply kind and code, closes by reason."""
+    """Counters for operators: connections and closes by reason (replies by kind and code are
+    :class:`hetsock.metrics.RequestMetrics`'s)."""
 
     open_connections: int = 0
     accepted: int = 0
     refused: collections.Counter[str] = attrs.field(factory=collections.Counter)
     closed: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    replies: collections.Counter[str] = attrs.field(factory=collections.Counter)
-    codes: collections.Counter[str] = attrs.field(factory=collections.Counter)
 
     def connection_opened(self, connection: ConnectionInfo) -> None:
         self.open_connections += 1
@@ -166,12 +175,6 @@ class Stats(Observer):
 
     def connection_refused(self, peer_host: str, reason: CloseReason, error_code: str) -> None:
         self.refused[reason.value] += 1
-
-    def request_answered(self, exchange: Exchange) -> None:
-        reply = exchange.reply
-        self.replies[reply.kind.value] += 1
-        for code in reply_codes(reply):
-            self.codes[code] += 1
 
     def connection_closed(self, connection: ConnectionInfo, reason: CloseReason, requests: int) -> None:
         self.open_connections -= 1

@@ -70,6 +70,11 @@ class PipelineResponder:
             return await trio.to_thread.run_sync(respond, payload, context, limiter=self.limiter)
         return respond(payload, context)
 
+    def answer_now(self, payload: bytes, context: Context) -> Reply | None:
+        """The reply, when it needs no waiting (a store whose reads never wait); else ``None``
+        and the caller awaits :meth:`__call__`. Saves the connection a coroutine per request."""
+        return None if context.services.store.blocking else respond(payload, context)
+
 
 @attrs.define
 class ServerState:
