@@ -97,15 +97,22 @@ def mbi_hash(key: bytes, mbi: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _hmac_states(key: bytes) -> tuple[Any, Any]:
-    """HMAC-SHA256 (RFC 2104) under ``key``, its two hashes with the padded key already taken
-    in: each record then costs two copies and two short updates. ``hmac.digest`` does the same
-    work from the key every time (OpenSSL 3 also looks the algorithm up by name each call),
-    2.4 times the cost; the writer makes one hash per record. tests/test_audit_record.py checks
-    it against ``hmac``."""
+def key_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's (RFC 2104) two 64-byte blocks for ``key``: the padded key XOR 0x36, XOR 0x5c."""
     block = hashlib.sha256().block_size
     padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
-    return hashlib.sha256(bytes(b ^ 0x36 for b in padded)), hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
+
+
+@functools.lru_cache(maxsize=4)
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256 under ``key``, its two hashes with the padded key already taken in: each
+    record then costs two copies and two short updates. ``hmac.digest`` does the same work from
+    the key every time (OpenSSL 3 also looks the algorithm up by name each call), 2.4 times the
+    cost; the writer makes one hash per record. tests/test_audit_record.py checks it against
+    ``hmac``."""
+    inner, outer = key_pads(key)
+    return hashlib.sha256(inner), hashlib.sha256(outer)
 
 
 def _text(value: str) -> str:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import math
 import sqlite3
 import threading
@@ -41,6 +40,7 @@ from typing import Any, Self
 
 import orjson
 
+from hetsock.audit import native
 from hetsock.audit.database import (
     PAIR_INDEX,
     AuditDatabaseError,
@@ -166,14 +166,15 @@ def _row(record: AuditRecord) -> tuple[object, ...]:
     )
 
 
-def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
-    """Insert ``rows``, as many to a statement as the connection's parameter limit allows (at
-    most :data:`_ROWS_PER_INSERT`; asked each time: a cheap call, and the limit can change)."""
+def _insert(connection: sqlite3.Connection, records: list[AuditRecord]) -> None:
+    """Insert ``records`` (their :func:`_row` values, made in C where it is built), as many to
+    a statement as the connection's parameter limit allows (at most :data:`_ROWS_PER_INSERT`;
+    asked each time: a cheap call, and the limit can change)."""
     limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per_statement = max(1, min(_ROWS_PER_INSERT, limit // _COLUMN_COUNT))
-    for start in range(0, len(rows), per_statement):
-        part = rows[start : start + per_statement]
-        connection.execute(_insert_rows(len(part)), list(itertools.chain.from_iterable(part)))
+    for start in range(0, len(records), per_statement):
+        part = records[start : start + per_statement]
+        connection.execute(_insert_rows(len(part)), native.sqlite_values(part, _row))
 
 
 def _record(row: tuple[Any, ...]) -> AuditRecord:
@@ -290,7 +291,7 @@ class SqliteAuditDatabase:
                     minute = (record.submitter, int(record.received // 60))
                     tally[minute] += 1
                     valid[minute] += int(record.npi_ok)
-            _insert(connection, [_row(record) for record in fresh])
+            _insert(connection, list(fresh))
             connection.executemany(_TALLY, [(s, m, n, valid[(s, m)]) for (s, m), n in tally.items()])
         return len(fresh)
 

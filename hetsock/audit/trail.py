@@ -47,10 +47,10 @@ from collections.abc import Callable
 import attrs
 import trio
 
-from hetsock.audit import enforcement
+from hetsock.audit import enforcement, native
 from hetsock.audit.background import BackgroundThread
 from hetsock.audit.database import AuditDatabase, AuditDatabaseError, Suspension
-from hetsock.audit.record import AuditRecord, record_of
+from hetsock.audit.record import AuditRecord
 from hetsock.config import AuditConfig, EnforcementConfig
 from hetsock.logs import LOGGER_NAME, log_event
 from hetsock.registry import Registry
@@ -206,9 +206,9 @@ class AuditTrail(Observer):
         return taken
 
     def _records(self, exchanges: list[Exchange], first: int) -> list[AuditRecord]:
-        """On the writer's thread: the records of ``exchanges``, numbered from ``first``."""
-        key, origin = self.key, self._origin
-        return [record_of(e, key, origin=origin, sequence=first + n) for n, e in enumerate(exchanges)]
+        """On the writer's thread: the records of ``exchanges``, numbered from ``first`` (in C
+        where it is built: ``audit/native.py``)."""
+        return native.records(exchanges, self.key, self._origin, first)
 
     def _runner(self) -> BackgroundThread:
         """The lower-priority thread, or the catch-up one while the trail is behind."""

@@ -145,9 +145,7 @@ class Connection:
         self.watched = False
         self._clock = trio.current_time  # the run's clock itself once serving (see _serve)
         #: The responder's synchronous way, when it has one (PipelineResponder.answer_now).
-        self._answer_now: Callable[[bytes, Context], Reply | None] | None = getattr(
-            state.responder, "answer_now", None
-        )
+        self._answer_now: Callable[[bytes, Context], Reply | None] | None = getattr(state.responder, "answer_now", None)
 
     def expire(self) -> None:
         """The deadline timer: :attr:`deadline` has passed (idle, message or reply timeout)."""
