@@ -3,6 +3,7 @@ migrations. The contract both backends keep is tested in test_audit_database.py.
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from audits import T0, numbered, record
 
 from hetsock.audit.database import AuditDatabaseError
-from hetsock.audit.sqlite import MIGRATIONS, SqliteAuditDatabase
+from hetsock.audit.sqlite import MIGRATIONS, MINUTE_OF_RECEIVED, SqliteAuditDatabase
 
 
 def test_faults_are_audit_database_errors_naming_the_file(tmp_path: Path) -> None:
@@ -109,3 +110,22 @@ def test_a_batch_is_stored_whole_across_statements(tmp_path: Path, count: int, v
         assert list(database.records()) == sorted(batch, key=lambda r: r.received)
     finally:
         database.close()
+
+
+def test_the_tally_minute_in_sql_is_pythons_floor_division() -> None:
+    """The tally is counted by SQLite (MINUTE_OF_RECEIVED); it must put every time in the minute
+    Python's ``received // 60`` does, boundaries and the float just below them included."""
+    rng = random.Random(20261206)
+    times = [rng.uniform(0, 4e9) for _ in range(20_000)]
+    for n in (1, 29_942_751, 66_666_666, rng.randrange(1, 60_000_000)):
+        edge = n * 60.0
+        times += [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf), edge - 1e-9, edge + 1e-9]
+    times += [0.0, 59.999999999999, 60.0, 0.5]
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("CREATE TABLE audit(id INTEGER PRIMARY KEY, received REAL)")
+        connection.executemany("INSERT INTO audit(received) VALUES (?)", [(t,) for t in times])
+        got = [row[0] for row in connection.execute(f"SELECT {MINUTE_OF_RECEIVED} FROM audit ORDER BY id")]
+    finally:
+        connection.close()
+    assert got == [int(t // 60) for t in times]

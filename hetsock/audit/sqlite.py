@@ -31,9 +31,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import operator
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -131,10 +131,19 @@ def _insert_rows(count: int) -> str:
     return f"INSERT INTO audit({_COLUMNS}) VALUES " + ", ".join(["(" + ", ".join("?" * _COLUMN_COUNT) + ")"] * count)
 
 
-_TALLY = (
-    "INSERT INTO npi_usage(submitter, minute, total, valid) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT(submitter, minute) DO UPDATE SET total = total + excluded.total, valid = valid + excluded.valid"
-)
+#: A record's tally minute in SQL: the largest m with 60 m <= received, exactly Python's
+#: ``received // 60`` (``CAST`` of the rounded quotient, one less where that rounded up), so a
+#: record sits in the same minute as the boundaries ``npi_usage`` compares with.
+MINUTE_OF_RECEIVED = "CAST(received / 60 AS INTEGER) - (CAST(received / 60 AS INTEGER) * 60.0 > received)"
+#: The NPI tally of the audit rows after id ``?``: per submitter and minute, its 271s (npi_ok not
+#: NULL) and those with a valid linked NPI.
+_TALLY_ADDED = f"""
+INSERT INTO npi_usage(submitter, minute, total, valid)
+SELECT submitter, minute, count(*), sum(npi_ok) FROM (
+    SELECT submitter, npi_ok, {MINUTE_OF_RECEIVED} AS minute FROM audit WHERE id > ? AND npi_ok IS NOT NULL
+) WHERE true GROUP BY submitter, minute
+ON CONFLICT(submitter, minute) DO UPDATE SET total = total + excluded.total, valid = valid + excluded.valid
+"""
 _ACTIVE = "lifted IS NULL AND since <= ? AND (until IS NULL OR until > ?)"
 _SUSPENSION_COLUMNS = "submitter, npi, reason, detail, since, until, lifted, id"
 
@@ -284,15 +293,11 @@ class SqliteAuditDatabase:
             return 0
         with self._transaction() as connection:
             fresh = _unstored(connection, records)
-            tally: Counter[tuple[str, int]] = Counter()
-            valid: Counter[tuple[str, int]] = Counter()
-            for record in fresh:
-                if record.npi_ok is not None:
-                    minute = (record.submitter, int(record.received // 60))
-                    tally[minute] += 1
-                    valid[minute] += int(record.npi_ok)
+            # The tally is counted by SQLite from the rows this transaction adds (it holds the one
+            # write lock, so they are the ones after the largest id now).
+            (before,) = connection.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()
             _insert(connection, list(fresh))
-            connection.executemany(_TALLY, [(s, m, n, valid[(s, m)]) for (s, m), n in tally.items()])
+            connection.execute(_TALLY_ADDED, (before,))
         return len(fresh)
 
     def records(
@@ -488,15 +493,25 @@ class _Transaction:
             raise AuditDatabaseError(f"{database._path}: {_describe(error)}") from None
 
 
+_ORIGIN, _SEQUENCE = operator.itemgetter(20), operator.itemgetter(21)  # AuditRecord.origin, .sequence
+
+
 def _unstored(connection: sqlite3.Connection, records: Sequence[AuditRecord]) -> Sequence[AuditRecord]:
     """``records`` less those whose identity is stored already (inside the write transaction,
     which holds SQLite's one write lock: nobody stores one meanwhile). A writer numbers its
     records in order, so one range read per origin in the batch finds them."""
     spans: dict[str, tuple[int, int]] = {}
-    for record in records:
-        if record.origin:
-            low, high = spans.get(record.origin, (record.sequence, record.sequence))
-            spans[record.origin] = (min(low, record.sequence), max(high, record.sequence))
+    origins = set(map(_ORIGIN, records))
+    if len(origins) == 1:  # the usual batch: one writer's records (counted in C, not per record)
+        (origin,) = origins
+        if origin:
+            sequences = list(map(_SEQUENCE, records))
+            spans[origin] = (min(sequences), max(sequences))
+    else:
+        for record in records:
+            if record.origin:
+                low, high = spans.get(record.origin, (record.sequence, record.sequence))
+                spans[record.origin] = (min(low, record.sequence), max(high, record.sequence))
     stored: set[tuple[str, int]] = set()
     for origin, (low, high) in spans.items():
         rows = connection.execute(
