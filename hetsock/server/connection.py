@@ -205,8 +205,11 @@ class Connection:
         deadline) that comes as a read completes must not cost the request that read brought: the
         loop then leaves the cancelled scope and carries on in a fresh one."""
         settings = self.state.settings
+        timer = self.state.timer
         receiver = self.receiver
         clock = self._clock = trio.lowlevel.current_clock().current_time  # trio.current_time, less two calls
+        # The deadline is set inline (``self.deadline = ...; if ... < self.entry: ...``): twice a
+        # request, as _set_deadline does it.
         last_activity = clock()
         message_started_at: float | None = None
         idle_deadline = message_deadline = math.inf
@@ -219,7 +222,9 @@ class Connection:
                         message_started_at = None
                         self._phase = _Phase.ANSWERING
                         received_at = clock()
-                        self._set_deadline(received_at + settings.reply_timeout)
+                        deadline = self.deadline = received_at + settings.reply_timeout
+                        if deadline < self.entry:
+                            timer.moved_earlier(self)
                         close, last_activity = await self._answer(event, received_at)
                         if close is not None:
                             return close, True
@@ -240,11 +245,15 @@ class Connection:
                         # Its first byte came with the last chunk; time spent answering the whole
                         # messages that came with it is not the client's: count from the later.
                         message_started_at = last_activity
-                    idle_deadline = last_activity + settings.idle_timeout
+                    deadline = idle_deadline = last_activity + settings.idle_timeout
                     message_deadline = math.inf
                     if message_started_at is not None:
                         message_deadline = message_started_at + settings.message_deadline
-                    self._set_deadline(min(idle_deadline, message_deadline))
+                        if message_deadline < deadline:
+                            deadline = message_deadline
+                    self.deadline = deadline
+                    if deadline < self.entry:
+                        timer.moved_earlier(self)
                     self._phase = _Phase.READING
                     data = await self.stream.receive_some(RECEIVE_SIZE)
                     last_activity = clock()

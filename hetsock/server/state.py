@@ -51,9 +51,14 @@ class ControlNumberSource:
     instance: int = 0
     _next: int = 0
 
+    _base: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self._base = (self.instance % 10 * 10 + self.worker % 10) * CONTROL_BLOCK
+
     def take(self) -> ControlNumbers:
-        self._next = self._next % (CONTROL_BLOCK - 1) + 1
-        number = (self.instance % 10 * 10 + self.worker % 10) * CONTROL_BLOCK + self._next
+        self._next = following = self._next % (CONTROL_BLOCK - 1) + 1
+        number = self._base + following
         return ControlNumbers(number, number, 1)
 
 
