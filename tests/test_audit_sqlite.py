@@ -66,11 +66,50 @@ def test_a_version_1_file_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
         assert database.write(batch) == 1
         assert database.write(batch) == 0
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
         indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     connection.close()
     assert "audit_by_pair" not in indexes  # version 3 dropped it (enforcement makes audit_by_day_pair)
-    assert {"audit_by_time", "audit_by_submitter", "audit_by_origin"} <= indexes
+    assert "audit_by_origin" not in indexes  # version 4: identities kept as runs (audit_run)
+    assert {"audit_by_time", "audit_by_submitter"} <= indexes
+
+
+def test_version_4_keeps_the_identities_of_stored_records_as_runs(tmp_path: Path) -> None:
+    """A version 3 file's records, with gaps in their numbering (records lost at a crash), are
+    stored once when written again after the migration, and the ones never stored are stored."""
+    path = tmp_path / "audit.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as connection:
+        for script in MIGRATIONS[:3]:
+            connection.executescript(script)
+        connection.execute("PRAGMA user_version = 3")
+    connection.close()
+    origin = "f" * 32
+    everything = numbered([record(received=T0 + n) for n in range(10)], origin=origin)
+    stored = [r for r in everything if r.sequence not in (4, 5, 9)]
+    with sqlite3.connect(path, isolation_level=None) as connection:  # written by the version 3 code
+        from hetsock.audit.sqlite import _insert_rows, _row
+
+        for r in stored:
+            connection.execute(_insert_rows(1), _row(r))
+    connection.close()
+    with SqliteAuditDatabase.open(path) as database:
+        assert database.write(everything) == 3  # 4, 5 and 9
+        assert database.write(everything) == 0
+        assert sorted(r.sequence for r in database.records()) == list(range(1, 11))
+    with sqlite3.connect(path) as connection:
+        runs = connection.execute("SELECT origin, first, last FROM audit_run ORDER BY first").fetchall()
+    connection.close()
+    assert runs == [(origin, 1, 3), (origin, 4, 5), (origin, 6, 8), (origin, 9, 9), (origin, 10, 10)]
+
+
+def test_records_written_out_of_order_are_kept_as_their_runs(tmp_path: Path) -> None:
+    origin = "e" * 32
+    records = numbered([record(received=T0 + n) for n in range(8)], origin=origin)
+    with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as database:
+        assert database.write([records[i] for i in (5, 0, 1, 7, 3)]) == 5
+        assert database.write(records) == 3  # 3, 5 and 7 (sequences 3, 5, 7 of 1 to 8) were not there
+        assert database.write(list(reversed(records))) == 0
+        assert database.count() == 8
 
 
 def test_the_pair_index_is_made_on_demand_and_read_by_pair_counts(tmp_path: Path) -> None:
@@ -129,3 +168,16 @@ def test_the_tally_minute_in_sql_is_pythons_floor_division() -> None:
     finally:
         connection.close()
     assert got == [int(t // 60) for t in times]
+
+
+def test_finding_stored_runs_reads_the_primary_key_not_every_run(tmp_path: Path) -> None:
+    from hetsock.audit import sqlite as module
+
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.executescript(MIGRATIONS[3].split("INSERT INTO audit_run")[0])
+        for query, args in ((module._RUNS_FROM, ("o", 1, 2)), (module._RUN_BEFORE, ("o", 1))):
+            plan = " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", args))
+            assert "SEARCH audit_run USING PRIMARY KEY (origin=? AND first" in plan, plan
+    finally:
+        connection.close()

@@ -11,12 +11,17 @@ Schema (``PRAGMA user_version`` counts the migrations applied; add one to :data:
 
 ``audit``
     one row per record (:class:`~hetsock.audit.record.AuditRecord`); ``traces`` is a JSON array,
-    ``service_types`` and ``codes`` are comma-separated; indexed by time, by submitter and time,
-    and uniquely by the record's identity (``origin``, ``sequence``; NULL for a record without
-    one): :meth:`SqliteAuditDatabase.write` skips records already stored, so a retried batch is
-    stored once. Where enforcement is on, also by (day, MBI hash, NPI, submitter) for the repeat
+    ``service_types`` and ``codes`` are comma-separated; indexed by time and by submitter and
+    time. Where enforcement is on, also by (day, MBI hash, NPI, submitter) for the repeat
     rule (:data:`~hetsock.audit.database.PAIR_INDEX`, made at start, not by a migration; migration
     3 dropped the first version of it, by MBI hash first, which every database had).
+``audit_run``
+    the records' identities (``origin``, ``sequence``; NULL for a record without one), as runs:
+    each batch :meth:`SqliteAuditDatabase.write` stores adds one row per origin, its first and
+    last sequence number (a writer numbers its records in order: one run a batch), and
+    :meth:`~SqliteAuditDatabase.write` skips records a run already holds, so a retried batch is
+    stored once. Until migration 4 a unique index on (origin, sequence) did this, one entry per
+    record: a quarter of the cost of an insert (1 of 4 us a record, ``scripts/bench_audit.py``).
 ``npi_usage``
     per submitter and minute (``received // 60``): 271 transactions and those with a valid,
     linked NPI; kept by :meth:`SqliteAuditDatabase.write` in the batch's transaction. A span that
@@ -108,6 +113,22 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     """
     DROP INDEX IF EXISTS audit_by_pair;
+    """,
+    """
+    CREATE TABLE audit_run (
+        origin TEXT NOT NULL,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        written REAL NOT NULL,
+        PRIMARY KEY (origin, first)
+    ) WITHOUT ROWID;
+    INSERT INTO audit_run(origin, first, last, written)
+        SELECT origin, min(sequence), max(sequence), max(received) FROM (
+            SELECT origin, sequence, received,
+                sequence - row_number() OVER (PARTITION BY origin ORDER BY sequence) AS run
+            FROM audit WHERE origin IS NOT NULL
+        ) GROUP BY origin, run;
+    DROP INDEX audit_by_origin;
     """,
 )
 
@@ -298,6 +319,9 @@ class SqliteAuditDatabase:
             (before,) = connection.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()
             _insert(connection, list(fresh))
             connection.execute(_TALLY_ADDED, (before,))
+            connection.executemany(
+                "INSERT INTO audit_run(origin, first, last, written) VALUES (?, ?, ?, ?)", _runs(fresh)
+            )
         return len(fresh)
 
     def records(
@@ -321,6 +345,7 @@ class SqliteAuditDatabase:
                 (before, limit),
             ).rowcount
             connection.execute("DELETE FROM npi_usage WHERE minute < ?", (int(before // 60),))
+            connection.execute("DELETE FROM audit_run WHERE written < ?", (before,))  # its records are older
         return int(deleted)
 
     def npi_usage(self, submitters: Iterable[str], since: dict[str, float]) -> dict[str, Usage]:
@@ -493,34 +518,80 @@ class _Transaction:
             raise AuditDatabaseError(f"{database._path}: {_describe(error)}") from None
 
 
-_ORIGIN, _SEQUENCE = operator.itemgetter(20), operator.itemgetter(21)  # AuditRecord.origin, .sequence
+# AuditRecord.received, .origin, .sequence
+_RECEIVED, _ORIGIN, _SEQUENCE = operator.itemgetter(0), operator.itemgetter(20), operator.itemgetter(21)
 
 
-def _unstored(connection: sqlite3.Connection, records: Sequence[AuditRecord]) -> Sequence[AuditRecord]:
-    """``records`` less those whose identity is stored already (inside the write transaction,
-    which holds SQLite's one write lock: nobody stores one meanwhile). A writer numbers its
-    records in order, so one range read per origin in the batch finds them."""
+_RUNS_FROM = "SELECT first, last FROM audit_run WHERE origin = ? AND first BETWEEN ? AND ?"
+_RUN_BEFORE = "SELECT first, last FROM audit_run WHERE origin = ? AND first < ? ORDER BY first DESC LIMIT 1"
+
+
+def _spans(records: Sequence[AuditRecord]) -> dict[str, tuple[int, int]]:
+    """Each origin's lowest and highest sequence number in ``records`` (records without one aside)."""
     spans: dict[str, tuple[int, int]] = {}
     origins = set(map(_ORIGIN, records))
-    if len(origins) == 1:  # the usual batch: one writer's records (counted in C, not per record)
+    if len(origins) == 1:  # the usual batch: one writer's records (read in C, not per record)
         (origin,) = origins
         if origin:
             sequences = list(map(_SEQUENCE, records))
             spans[origin] = (min(sequences), max(sequences))
-    else:
-        for record in records:
-            if record.origin:
-                low, high = spans.get(record.origin, (record.sequence, record.sequence))
-                spans[record.origin] = (min(low, record.sequence), max(high, record.sequence))
-    stored: set[tuple[str, int]] = set()
-    for origin, (low, high) in spans.items():
-        rows = connection.execute(
-            "SELECT sequence FROM audit WHERE origin = ? AND sequence BETWEEN ? AND ?", (origin, low, high)
-        )
-        stored.update((origin, int(sequence)) for (sequence,) in rows)
-    if not stored:
+        return spans
+    for record in records:
+        if record.origin:
+            low, high = spans.get(record.origin, (record.sequence, record.sequence))
+            spans[record.origin] = (min(low, record.sequence), max(high, record.sequence))
+    return spans
+
+
+def _unstored(connection: sqlite3.Connection, records: Sequence[AuditRecord]) -> Sequence[AuditRecord]:
+    """``records`` less those whose identity a stored run holds (inside the write transaction,
+    which holds SQLite's one write lock: nobody stores one meanwhile): one read per origin of the
+    runs that overlap the batch's span, usually none."""
+    held: dict[str, list[tuple[int, int]]] = {}
+    for origin, (low, high) in _spans(records).items():
+        # Runs never overlap, so those overlapping [low, high] are the ones starting in it and
+        # at most one starting before it: two searches of the primary key, however many runs
+        # the origin has.
+        runs = connection.execute(_RUNS_FROM, (origin, low, high)).fetchall()
+        before = connection.execute(_RUN_BEFORE, (origin, low)).fetchone()
+        if before is not None and before[1] >= low:
+            runs.append(before)
+        if runs:
+            held[origin] = runs
+    if not held:
         return records
-    return [r for r in records if not r.origin or (r.origin, r.sequence) not in stored]
+
+    def stored(record: AuditRecord) -> bool:
+        return any(first <= record.sequence <= last for first, last in held.get(record.origin, ()))
+
+    return [r for r in records if not r.origin or not stored(r)]
+
+
+def _runs(records: Sequence[AuditRecord]) -> list[tuple[str, int, int, float]]:
+    """The runs of consecutive sequence numbers in ``records``, per origin: (origin, first, last,
+    the latest received). One for the usual batch; more only for records written out of order."""
+    spans = _spans(records)
+    if len(spans) == 1:
+        ((origin, (low, high)),) = spans.items()
+        if high - low + 1 == len(records) and len(set(map(_SEQUENCE, records))) == len(records):
+            return [(origin, low, high, max(map(_RECEIVED, records)))]
+    by_origin: dict[str, dict[int, float]] = {}
+    for record in records:
+        if record.origin:
+            by_origin.setdefault(record.origin, {})[record.sequence] = record.received
+    runs: list[tuple[str, int, int, float]] = []
+    for origin, received in by_origin.items():
+        sequences = sorted(received)
+        start = previous = sequences[0]
+        latest = received[start]
+        for sequence in sequences[1:]:
+            if sequence != previous + 1:
+                runs.append((origin, start, previous, latest))
+                start, latest = sequence, received[sequence]
+            latest = max(latest, received[sequence])
+            previous = sequence
+        runs.append((origin, start, previous, latest))
+    return runs
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
