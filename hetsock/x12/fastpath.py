@@ -60,6 +60,22 @@ _MAX_SPELLED_CODES = 40
 _LEVEL_LETTER = {"20": "A", "21": "B", "22": "C", "23": "D"}
 
 
+def _optional(pattern: str) -> str:
+    """``pattern`` or nothing: ``(?:pattern|)``, the same language as ``(?:pattern)?`` (the
+    pattern tried first, then nothing), which ``re`` runs as a branch instead of a repeat of zero
+    to one: the whole-interchange match of specimen.270 in two thirds of the time (3.2 to 2.1 us)."""
+    return f"(?:{pattern}|)"
+
+
+def _repeated(body: str, low: int, high: int) -> str:
+    """``body`` from ``low`` to ``high`` times; once (no repeat at all) or optional spelled as such."""
+    if (low, high) == (1, 1):
+        return f"(?:{body})"
+    if (low, high) == (0, 1):
+        return _optional(body)
+    return f"(?:{body}){{{low},{high}}}"
+
+
 def _sequence(forms: list[tuple[str, str]], separator: str) -> str:
     """Elements (usage, pattern) joined by ``separator``, as they follow a segment ID (each with
     its separator before it): required up to the last required one, then an optional nested
@@ -68,13 +84,13 @@ def _sequence(forms: list[tuple[str, str]], separator: str) -> str:
     def form(usage: str, pattern: str) -> str:
         if usage == NOT_USED:
             return ""
-        return pattern if usage == REQUIRED else f"(?:{pattern})?"
+        return pattern if usage == REQUIRED else _optional(pattern)
 
     last_required = max((i for i, (usage, _) in enumerate(forms, start=1) if usage == REQUIRED), default=0)
     head = "".join(separator + form(u, p) for u, p in forms[:last_required])
     tail = ""
     for usage, pattern in reversed(forms[last_required:]):
-        tail = f"(?:{separator}{form(usage, pattern)}{tail})?"
+        tail = _optional(f"{separator}{form(usage, pattern)}{tail}")
     return head + tail
 
 
@@ -87,10 +103,10 @@ def _simple_pattern(spec: ElementSpec, any_char: str) -> str:
     if kind == "DT":
         return "[0-9]{8}"
     if kind == "TM":
-        return "(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9](?:[0-9]{1,2})?)?"
+        return "(?:[01][0-9]|2[0-3])[0-5][0-9]" + _optional("[0-5][0-9]" + _optional("[0-9]{1,2}"))
     if kind == "N0":
         return f"-?[0-9]{{{spec.minimum},{spec.maximum}}}"
-    return r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"  # R: digit count checked in Python
+    return r"-?(?:[0-9]+" + _optional(r"\.[0-9]*") + r"|\.[0-9]+)"  # R: digit count checked in Python
 
 
 def _element_pattern(spec: ElementSpec, d: Delimiters, any_char: str) -> str:
@@ -100,7 +116,7 @@ def _element_pattern(spec: ElementSpec, d: Delimiters, any_char: str) -> str:
         forms = [(c.usage, _simple_pattern(c, any_char)) for c in spec.components]
         first_usage, first = forms[0]
         rest = _sequence(forms[1:], re.escape(d.component))
-        return first + rest if first_usage == REQUIRED else f"(?:{first})?{rest}"
+        return first + rest if first_usage == REQUIRED else _optional(first) + rest
     single = _simple_pattern(spec, any_char)
     if spec.repeats > 1:
         return f"{single}(?:{re.escape(d.repetition)}{single}){{0,{spec.repeats - 1}}}"
@@ -124,7 +140,7 @@ def _loop_pattern(loop: LoopSpec, d: Delimiters, any_char: str, required: frozen
             parts.append(body)
         else:
             low = 1 if item.usage == REQUIRED or (isinstance(item, LoopSpec) and item.id in required) else 0
-            parts.append(f"(?:{body}){{{low},{high}}}")
+            parts.append(_repeated(body, low, high))
     return "".join(parts)
 
 
@@ -362,7 +378,7 @@ def _interchange_pattern(d: Delimiters, rules: Rules) -> re.Pattern[str]:
     else:
         receiver = "(?:" + "|".join(re.escape(r.ljust(15)) for r in sorted(rules.receiver_ids) if len(r) <= 15) + ")"
     hhmm = "(?:[01][0-9]|2[0-3])[0-5][0-9]"  # a real time: isa.is_hhmm, spelled out
-    time = hhmm + "(?:[0-5][0-9](?:[0-9]{1,2})?)?"
+    time = hhmm + _optional("[0-5][0-9]" + _optional("[0-9]{1,2}"))
     versions = "(?:" + "|".join(re.escape(v) for v in sorted(ACCEPTED_VERSIONS, key=len, reverse=True)) + ")"
     isa = (
         f"ISA{e}00{e} {{10}}{e}00{e} {{10}}{e}{qualifiers}{e}{party_id}"
