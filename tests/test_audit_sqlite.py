@@ -181,3 +181,35 @@ def test_finding_stored_runs_reads_the_primary_key_not_every_run(tmp_path: Path)
             assert "SEARCH audit_run USING PRIMARY KEY (origin=? AND first" in plan, plan
     finally:
         connection.close()
+
+
+def test_the_tally_of_a_batch_reads_that_batch_not_the_whole_table(tmp_path: Path) -> None:
+    """Writing a batch costs the same work with 200 rows stored before it as with 20,000: the
+    tally finds the batch's rows by rowid (SQLite's planner, left alone, walked the whole
+    submitter index, so every flush got slower as the table grew)."""
+    from hetsock.audit import sqlite as module
+
+    origin = "e" * 32
+    steps: list[int] = []
+
+    def batch_cost(database: SqliteAuditDatabase, first: int) -> int:
+        batch = numbered([record(received=T0 + n) for n in range(100)], origin=origin, first=first)
+        connection: sqlite3.Connection = database._connection
+        steps.clear()
+        connection.set_progress_handler(lambda: steps.append(1) and 0, 100)  # every 100 VM steps
+        try:
+            assert database.write(batch) == 100
+        finally:
+            connection.set_progress_handler(None, 0)
+        return len(steps)
+
+    with SqliteAuditDatabase.open(tmp_path / "audit.sqlite3") as database:
+        database.write(numbered([record(received=T0 + n % 600) for n in range(200)], origin=origin))
+        small = batch_cost(database, 201)
+        database.write(numbered([record(received=T0 + n % 600) for n in range(20_000)], origin=origin, first=301))
+        large = batch_cost(database, 20_301)
+    assert large < small * 1.5, (small, large)
+    with sqlite3.connect(tmp_path / "audit.sqlite3") as connection:
+        plan = " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {module._TALLY_ADDED}", (0,)))
+    connection.close()
+    assert "SEARCH audit USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan

@@ -157,11 +157,16 @@ def _insert_rows(count: int) -> str:
 #: record sits in the same minute as the boundaries ``npi_usage`` compares with.
 MINUTE_OF_RECEIVED = "CAST(received / 60 AS INTEGER) - (CAST(received / 60 AS INTEGER) * 60.0 > received)"
 #: The NPI tally of the audit rows after id ``?``: per submitter and minute, its 271s (npi_ok not
-#: NULL) and those with a valid linked NPI.
+#: NULL) and those with a valid linked NPI. ``NOT INDEXED``: the rows are found by the rowid range
+#: (the batch just written). Left to itself, SQLite's planner walks all of ``audit_by_submitter``
+#: instead (to group without sorting), so every flush cost time in proportion to the whole
+#: table: a 5,000-record flush took 65-81 ms with 600,000 rows stored, against 36-41 ms now
+#: (24-27 ms at 30,000 rows either way).
 _TALLY_ADDED = f"""
 INSERT INTO npi_usage(submitter, minute, total, valid)
 SELECT submitter, minute, count(*), sum(npi_ok) FROM (
-    SELECT submitter, npi_ok, {MINUTE_OF_RECEIVED} AS minute FROM audit WHERE id > ? AND npi_ok IS NOT NULL
+    SELECT submitter, npi_ok, {MINUTE_OF_RECEIVED} AS minute FROM audit NOT INDEXED
+    WHERE id > ? AND npi_ok IS NOT NULL
 ) WHERE true GROUP BY submitter, minute
 ON CONFLICT(submitter, minute) DO UPDATE SET total = total + excluded.total, valid = valid + excluded.valid
 """
