@@ -38,7 +38,10 @@ typedef struct {
     Py_ssize_t n;
 } Span;
 
-static int span_eq(Span a, const char *s) {
+/* Inlined at every call, so strlen of a literal is folded to a constant. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE int span_eq(Span a, const char *s) {
     Py_ssize_t n = (Py_ssize_t)strlen(s);
     return a.n == n && memcmp(a.p, s, (size_t)n) == 0;
 }
@@ -364,8 +367,8 @@ typedef struct {
     int segments; /* written since the body started */
 } Writer;
 
-static void grow(Writer *w, Py_ssize_t more) {
-    if (w->n + more <= w->cap) return;
+/* Room for ``more`` bytes; the check is inlined, the rare reallocation is not. */
+static void grow_slow(Writer *w, Py_ssize_t more) {
     Py_ssize_t cap = w->cap * 2;
     while (cap < w->n + more) cap *= 2;
     char *p = PyMem_Realloc(w->p, (size_t)cap);
@@ -377,7 +380,11 @@ static void grow(Writer *w, Py_ssize_t more) {
     w->cap = cap;
 }
 
-static void raw(Writer *w, const char *s, Py_ssize_t n) {
+ALWAYS_INLINE void grow(Writer *w, Py_ssize_t more) {
+    if (w->n + more > w->cap) grow_slow(w, more);
+}
+
+ALWAYS_INLINE void raw(Writer *w, const char *s, Py_ssize_t n) {
     grow(w, n);
     if (w->no_mem) return;
     memcpy(w->p + w->n, s, (size_t)n);
@@ -387,7 +394,7 @@ static void raw(Writer *w, const char *s, Py_ssize_t n) {
 /* One element: the separator, then the value, which the caller knows holds neither the element
  * separator nor the terminator (a constant, or a value split out of the request, whose
  * delimiters the reply keeps). */
-static void put_trusted(Writer *w, const char *s, Py_ssize_t n) {
+ALWAYS_INLINE void put_trusted(Writer *w, const char *s, Py_ssize_t n) {
     grow(w, n + 1);
     if (w->no_mem) return;
     w->p[w->n++] = w->sep;
@@ -407,13 +414,33 @@ static void put(Writer *w, const char *s, Py_ssize_t n) {
     w->n += n;
 }
 
-static void put_c(Writer *w, const char *s) { put_trusted(w, s, (Py_ssize_t)strlen(s)); }
+ALWAYS_INLINE void put_c(Writer *w, const char *s) { put_trusted(w, s, (Py_ssize_t)strlen(s)); }
 static void put_span(Writer *w, Span a) { put(w, a.p, a.n); }       /* from the record */
-static void put_rq(Writer *w, Span a) { put_trusted(w, a.p, a.n); } /* from the request */
+ALWAYS_INLINE void put_rq(Writer *w, Span a) { put_trusted(w, a.p, a.n); } /* from the request */
 
-static void begin(Writer *w, const char *id) { raw(w, id, (Py_ssize_t)strlen(id)); }
+/* A segment's ID; also makes room for the short elements most segments hold. */
+ALWAYS_INLINE void begin(Writer *w, const char *id) {
+    grow(w, 128);
+    raw(w, id, (Py_ssize_t)strlen(id));
+}
 
-static void end(Writer *w) {
+/* put_c for an element not known at compile time (segment's arguments): copied byte by byte
+ * while the room lasts (elements are short), else as put_c. */
+static void put_cstr(Writer *w, const char *s) {
+    char *p = w->p + w->n, *end = w->p + w->cap;
+    if (!w->no_mem && p < end) {
+        const char *c = s;
+        *p++ = w->sep;
+        while (*c && p < end) *p++ = *c++;
+        if (*c == '\0') {
+            w->n = p - w->p;
+            return;
+        }
+    }
+    put_trusted(w, s, (Py_ssize_t)strlen(s));
+}
+
+ALWAYS_INLINE void end(Writer *w) {
     grow(w, 1);
     if (w->no_mem) return;
     w->p[w->n++] = w->term;
@@ -425,7 +452,7 @@ static void segment(Writer *w, const char *id, ...) {
     va_list ap;
     begin(w, id);
     va_start(ap, id);
-    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) put_c(w, s);
+    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) put_cstr(w, s);
     va_end(ap);
     end(w);
 }
