@@ -10,7 +10,8 @@
  *       and returns the values the 271 needs as a tuple, or None to decline.
  *
  *   render(scanned, doc, params)
- *       doc is the store's document (a dict, as orjson reads it) for the MBI sent; params are
+ *       doc is the store's document for the MBI sent, as stored (the orjson bytes: read here
+ *       by a strict reader, see "the stored document, read in place"); params are
  *       the reply's dates, control numbers and the inquiry window. Applies decide()'s rules
  *       for the case where every one of them passes with nothing to correct, and writes the
  *       271 as reply271.render_271 does; returns bytes, or None to decline.
@@ -457,17 +458,13 @@ static void segment(Writer *w, const char *id, ...) {
     end(w);
 }
 
-/* A str value of the document or the scan tuple, ASCII only (else decline). */
+/* A str value of the scan tuple or the params, ASCII only (else decline). */
 static int text_of(PyObject *o, Span *out) {
     if (!PyUnicode_Check(o) || !PyUnicode_IS_ASCII(o)) return 0;
     out->p = PyUnicode_AsUTF8AndSize(o, &out->n);
     return out->p != NULL;
 }
 
-/* A row of the document: a list of exactly n items. */
-static PyObject *row(PyObject *o, Py_ssize_t n) {
-    return (PyList_Check(o) && PyList_GET_SIZE(o) == n) ? o : NULL;
-}
 
 /* reply271.money: whole cents as an X12 R amount. */
 /* A non-negative whole number in decimal, NUL-ended; buf holds at least 21 characters. */
@@ -626,33 +623,227 @@ static int sections_of(PyObject *asked) {
     return wanted;
 }
 
-/* The record's keys, interned once (a lookup by C string would make a str every time). */
-static PyObject *KEY_name, *KEY_mbi, *KEY_dob, *KEY_sex, *KEY_addr, *KEY_dod, *KEY_prev, *KEY_esrd, *KEY_ent, *KEY_ded, *KEY_days, *KEY_ma, *KEY_pdp, *KEY_msp, *KEY_hospice, *KEY_hh, *KEY_prev_svc;
+#define TEXT(obj, span)                   \
+    do {                                  \
+        if (!text_of((obj), &(span))) goto decline; \
+    } while (0)
 
-/* doc.get(key) as a list, or NULL when absent; -1 in *bad when present but not a list. */
-static PyObject *section(PyObject *doc, PyObject *key, int *bad) {
-    PyObject *v = PyDict_GetItemWithError(doc, key);
+/* --- the stored document, read in place ------------------------------------------------ */
+
+/* render() reads the store's document (the orjson bytes, hetsock.eligibility.store) itself
+ * rather than through orjson.loads: a reply's record is about 70 values, and making them as
+ * Python objects cost more than the rest of render. The reader is strict, and where a value
+ * could read differently from what orjson would make of the same bytes it fails, and render
+ * declines (the Python path then decodes the document, as it always does): any byte outside
+ * printable ASCII, any backslash escape, any number that is not a plain integer of at most 18
+ * digits, a repeated key in an object, nesting deeper than JSON_DEPTH, more than JSON_NODES
+ * values. So every document it accepts holds only what orjson would make plain str, int, bool,
+ * None, list and dict of, with the same values. */
+
+#define JSON_NODES 1024
+#define JSON_DEPTH 16
+/* Most procedure codes one reply answers (more: decline). */
+#define MAX_ANSWERED 256
+
+enum { J_NULL, J_FALSE, J_TRUE, J_INT, J_STR, J_ARR, J_OBJ };
+
+typedef struct {
+    unsigned char type;
+    int n;          /* J_ARR: items; J_OBJ: pairs */
+    int first;      /* J_ARR, J_OBJ: the first of its kids (an object's as key, value, key, ...) */
+    long long i;    /* J_INT */
+    Span s;         /* J_STR: the characters between the quotes */
+} JNode;
+
+typedef struct {
+    const char *p, *end;
+    int count, nkids, top;
+    JNode nodes[JSON_NODES];
+    int kids[JSON_NODES];
+    int stack[JSON_NODES];
+} JDoc;
+
+static void j_blank(JDoc *d) {
+    while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t')) d->p++;
+}
+
+static int j_new(JDoc *d, unsigned char type) {
+    if (d->count >= JSON_NODES) return -1;
+    JNode *node = &d->nodes[d->count];
+    node->type = type, node->n = 0, node->first = 0, node->i = 0;
+    return d->count++;
+}
+
+/* 1 for the bytes a string may hold here: printable ASCII but the quote and the backslash. */
+static unsigned char J_PLAIN[256];
+
+static int j_string(JDoc *d) { /* at the opening quote */
+    const char *start = ++d->p, *end = d->end;
+    const char *p = start;
+    while (p < end && J_PLAIN[(unsigned char)*p]) p++;
+    d->p = p;
+    if (p >= end || *p != '"') return -1; /* the end, or a byte the reader does not take */
+    int k = j_new(d, J_STR);
+    if (k < 0) return -1;
+    d->nodes[k].s.p = start, d->nodes[k].s.n = d->p - start;
+    d->p++;
+    return k;
+}
+
+static int j_literal(JDoc *d, const char *word, unsigned char type) {
+    size_t n = strlen(word);
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) return -1;
+    d->p += n;
+    return j_new(d, type);
+}
+
+static int j_number(JDoc *d) {
+    int negative = 0;
+    if (*d->p == '-') negative = 1, d->p++;
+    const char *digits = d->p;
+    long long v = 0;
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9') {
+        if (d->p - digits < 18) v = v * 10 + (*d->p - '0'); /* more than 18 digits fails below */
+        d->p++;
+    }
+    Py_ssize_t n = d->p - digits;
+    if (n == 0 || n > 18 || (n > 1 && digits[0] == '0')) return -1;
+    if (d->p < d->end && (*d->p == '.' || *d->p == 'e' || *d->p == 'E')) return -1; /* a float */
+    int k = j_new(d, J_INT);
+    if (k >= 0) d->nodes[k].i = negative ? -v : v;
+    return k;
+}
+
+static int j_value(JDoc *d, int depth);
+
+/* An array or object's kids, pushed on the stack as they come, then moved to kids in order. */
+static int j_container(JDoc *d, int depth, int object) {
+    char close = object ? '}' : ']';
+    int k = j_new(d, object ? J_OBJ : J_ARR);
+    if (k < 0 || depth > JSON_DEPTH) return -1;
+    int base = d->top;
+    d->p++;
+    j_blank(d);
+    if (d->p < d->end && *d->p == close) {
+        d->p++;
+        d->nodes[k].first = d->nkids;
+        return k;
+    }
+    for (;;) {
+        j_blank(d);
+        if (d->p >= d->end) return -1;
+        if (object) {
+            if (*d->p != '"') return -1;
+            int key = j_string(d);
+            if (key < 0 || d->top >= JSON_NODES) return -1;
+            for (int q = base; q < d->top; q += 2) /* a repeated key: orjson keeps the last */
+                if (spans_equal(d->nodes[d->stack[q]].s, d->nodes[key].s)) return -1;
+            d->stack[d->top++] = key;
+            j_blank(d);
+            if (d->p >= d->end || *d->p != ':') return -1;
+            d->p++;
+            j_blank(d);
+        }
+        int item = j_value(d, depth + 1);
+        if (item < 0 || d->top >= JSON_NODES) return -1;
+        d->stack[d->top++] = item;
+        j_blank(d);
+        if (d->p >= d->end) return -1;
+        if (*d->p == ',') {
+            d->p++;
+            continue;
+        }
+        if (*d->p != close) return -1;
+        d->p++;
+        break;
+    }
+    int count = d->top - base;
+    if (d->nkids + count > JSON_NODES) return -1;
+    d->nodes[k].first = d->nkids;
+    d->nodes[k].n = object ? count / 2 : count;
+    memcpy(d->kids + d->nkids, d->stack + base, (size_t)count * sizeof(int));
+    d->nkids += count;
+    d->top = base;
+    return k;
+}
+
+static int j_value(JDoc *d, int depth) {
+    j_blank(d);
+    if (d->p >= d->end) return -1;
+    switch (*d->p) {
+    case '{': return j_container(d, depth, 1);
+    case '[': return j_container(d, depth, 0);
+    case '"': return j_string(d);
+    case 't': return j_literal(d, "true", J_TRUE);
+    case 'f': return j_literal(d, "false", J_FALSE);
+    case 'n': return j_literal(d, "null", J_NULL);
+    default:
+        if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9')) return j_number(d);
+        return -1;
+    }
+}
+
+/* The document's top object (node 0), or 0 when the bytes are not one the reader takes. */
+static int j_read(JDoc *d, const char *p, Py_ssize_t n) {
+    d->p = p, d->end = p + n, d->count = d->nkids = d->top = 0;
+    j_blank(d);
+    if (d->p >= d->end || *d->p != '{' || j_value(d, 0) != 0) return 0;
+    j_blank(d);
+    return d->p == d->end;
+}
+
+/* doc.get(key) of the top object, or NULL. */
+static const JNode *j_get(const JDoc *d, const char *key) {
+    const JNode *top = &d->nodes[0];
+    size_t n = strlen(key);
+    for (int q = 0; q < top->n; q++) {
+        const JNode *k = &d->nodes[d->kids[top->first + 2 * q]];
+        if ((size_t)k->s.n == n && memcmp(k->s.p, key, n) == 0) return &d->nodes[d->kids[top->first + 2 * q + 1]];
+    }
+    return NULL;
+}
+
+#define JITEM(list, i) (&doc.nodes[doc.kids[(list)->first + (i)]])
+
+/* A list of exactly n items, or NULL. */
+static const JNode *j_row(const JNode *o, int n) { return (o != NULL && o->type == J_ARR && o->n == n) ? o : NULL; }
+
+static int j_text(const JNode *o, Span *out) {
+    if (o->type != J_STR) return 0;
+    *out = o->s;
+    return 1;
+}
+
+/* count_of for the document: a non-negative int (true and false are not ints here). */
+static int j_count(const JNode *o, long long *out) {
+    if (o->type != J_INT || o->i < 0) return 0;
+    *out = o->i;
+    return 1;
+}
+
+/* The n items of a record row (NULL: a row of the wrong shape) as text: 0 to decline. */
+static int j_texts(const JDoc *d, const JNode *r, Span *out, int n) {
+    if (r == NULL) return 0;
+    for (int i = 0; i < n; i++)
+        if (!j_text(&d->nodes[d->kids[r->first + i]], &out[i])) return 0;
+    return 1;
+}
+
+/* doc.get(key) as a list, or NULL when absent; 1 in *bad when present but not a list. */
+static const JNode *j_section(const JDoc *d, const char *key, int *bad) {
+    const JNode *v = j_get(d, key);
     if (v == NULL) return NULL;
-    if (!PyList_Check(v)) {
+    if (v->type != J_ARR) {
         *bad = 1;
         return NULL;
     }
     return v;
 }
 
-#define TEXT(obj, span)                   \
-    do {                                  \
-        if (!text_of((obj), &(span))) goto decline; \
+#define JTEXT(node, span)                             \
+    do {                                              \
+        if (!j_text((node), &(span))) goto decline;   \
     } while (0)
-#define ITEM(list, i) PyList_GET_ITEM((list), (i))
-
-/* The n items of a record row (NULL: a row of the wrong shape) as text: 0 to decline. */
-static int texts(PyObject *r, Span *out, int n) {
-    if (r == NULL) return 0;
-    for (int i = 0; i < n; i++)
-        if (!text_of(PyList_GET_ITEM(r, i), &out[i])) return 0;
-    return 1;
-}
 
 /* REF*18*<contract> <plan benefit package>: the 2110C plan reference (record values, checked). */
 static void plan_reference(Writer *w, Span contract, Span pbp) {
@@ -686,13 +877,14 @@ static void plan_loop_end(Writer *w) { segment(w, "LE", "2120", NULL); }
 
 /* render(scanned, doc, params) */
 static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2]) ||
         PyTuple_GET_SIZE(args[0]) != 30 || PyTuple_GET_SIZE(args[2]) != 11 ||
         !PyDateTime_Check(PyTuple_GET_ITEM(args[2], 0))) {
         PyErr_SetString(PyExc_TypeError, "render(scanned, doc, params)");
         return NULL;
     }
-    PyObject *scanned = args[0], *doc = args[1], *params = args[2];
+    PyObject *scanned = args[0], *params = args[2];
+    JDoc doc; /* the document: read after the checks that need no record */
     Writer w = {0};
     w.cap = 2048;
     w.p = PyMem_Malloc((size_t)w.cap);
@@ -753,20 +945,21 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!span_eq(s_qualifier, "MI") || !is_mbi(s_member)) goto decline;       /* 72 */
     if (start.n == 0) start = stop = date;                                    /* no date of service: today */
     if (span_cmp(stop, last_allowed) > 0 || span_cmp(start, first_allowed) < 0) goto decline; /* 63, 62 */
-    PyObject *name = PyDict_GetItemWithError(doc, KEY_name);
-    if (name == NULL || row(name, 4) == NULL) goto decline;
+    if (!j_read(&doc, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]))) goto decline;
+    const JNode *name = j_get(&doc, "name");
+    if (name == NULL || j_row(name, 4) == NULL) goto decline;
     Span b_last, b_first, b_middle, b_suffix, b_mbi, b_birth, b_sex;
-    TEXT(ITEM(name, 0), b_last);
-    TEXT(ITEM(name, 1), b_first);
-    TEXT(ITEM(name, 2), b_middle);
-    TEXT(ITEM(name, 3), b_suffix);
-    PyObject *o;
-    if ((o = PyDict_GetItemWithError(doc, KEY_mbi)) == NULL) goto decline;
-    TEXT(o, b_mbi);
-    if ((o = PyDict_GetItemWithError(doc, KEY_dob)) == NULL) goto decline;
-    TEXT(o, b_birth);
-    if ((o = PyDict_GetItemWithError(doc, KEY_sex)) == NULL) goto decline;
-    TEXT(o, b_sex);
+    JTEXT(JITEM(name, 0), b_last);
+    JTEXT(JITEM(name, 1), b_first);
+    JTEXT(JITEM(name, 2), b_middle);
+    JTEXT(JITEM(name, 3), b_suffix);
+    const JNode *o;
+    if ((o = j_get(&doc, "mbi")) == NULL) goto decline;
+    JTEXT(o, b_mbi);
+    if ((o = j_get(&doc, "dob")) == NULL) goto decline;
+    JTEXT(o, b_birth);
+    if ((o = j_get(&doc, "sex")) == NULL) goto decline;
+    JTEXT(o, b_sex);
     if (!spans_equal(s_last, b_last) || !spans_equal(s_suffix, b_suffix)) goto decline; /* 73, or corrected */
     if (s_first.n == 0 && s_birth.n == 0) goto decline;                                 /* 73 */
     if (s_first.n > 0 && !spans_equal(s_first, b_first)) goto decline;                  /* 73 (or normalized) */
@@ -775,23 +968,23 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     /* The record's other sections, shape-checked as from_document unpacks them. */
     Span addr[5];
-    PyObject *address = PyDict_GetItemWithError(doc, KEY_addr);
-    if (address == NULL || row(address, 5) == NULL) goto decline;
-    for (int i = 0; i < 5; i++) TEXT(ITEM(address, i), addr[i]);
+    const JNode *address = j_get(&doc, "addr");
+    if (address == NULL || j_row(address, 5) == NULL) goto decline;
+    for (int i = 0; i < 5; i++) JTEXT(JITEM(address, i), addr[i]);
     Span death = {"", 0};
-    if ((o = PyDict_GetItemWithError(doc, KEY_dod)) != NULL) TEXT(o, death);
-    if ((o = PyDict_GetItemWithError(doc, KEY_prev)) != NULL && !PyList_Check(o)) goto decline;
+    if ((o = j_get(&doc, "dod")) != NULL) JTEXT(o, death);
+    if ((o = j_get(&doc, "prev")) != NULL && o->type != J_ARR) goto decline;
     int esrd = 0;
-    if ((o = PyDict_GetItemWithError(doc, KEY_esrd)) != NULL) {
-        if (!PyBool_Check(o)) goto decline;
-        esrd = o == Py_True;
+    if ((o = j_get(&doc, "esrd")) != NULL) {
+        if (o->type != J_TRUE && o->type != J_FALSE) goto decline;
+        esrd = o->type == J_TRUE;
     }
     int shape_bad = 0;
-    PyObject *ent = section(doc, KEY_ent, &shape_bad), *ded = section(doc, KEY_ded, &shape_bad);
-    PyObject *days = section(doc, KEY_days, &shape_bad), *ma = section(doc, KEY_ma, &shape_bad);
-    PyObject *pdp = section(doc, KEY_pdp, &shape_bad), *msp = section(doc, KEY_msp, &shape_bad);
-    PyObject *hospice = section(doc, KEY_hospice, &shape_bad), *hh = section(doc, KEY_hh, &shape_bad);
-    PyObject *preventive = section(doc, KEY_prev_svc, &shape_bad);
+    const JNode *ent = j_section(&doc, "ent", &shape_bad), *ded = j_section(&doc, "ded", &shape_bad);
+    const JNode *days = j_section(&doc, "days", &shape_bad), *ma = j_section(&doc, "ma", &shape_bad);
+    const JNode *pdp = j_section(&doc, "pdp", &shape_bad), *msp = j_section(&doc, "msp", &shape_bad);
+    const JNode *hospice = j_section(&doc, "hospice", &shape_bad), *hh = j_section(&doc, "hh", &shape_bad);
+    const JNode *preventive = j_section(&doc, "prev_svc", &shape_bad);
     if (shape_bad) goto decline;
 
     /* The envelope: the request's ends swapped (render_one_set, writer._isa). */
@@ -871,9 +1064,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         const char *letter = part == 0 ? "A" : "B", *insurance = part == 0 ? "MA" : "MB";
         Span types = part == 0 ? types_a : types_b;
         int periods = 0;
-        for (Py_ssize_t i = 0; ent != NULL && i < PyList_GET_SIZE(ent); i++) {
+        for (Py_ssize_t i = 0; ent != NULL && i < ent->n; i++) {
             Span f[3];
-            if (!texts(row(ITEM(ent, i), 3), f, 3)) goto decline;
+            if (!j_texts(&doc, j_row(JITEM(ent, i), 3), f, 3)) goto decline;
             Span which = f[0], s = f[1], e = f[2];
             if (!span_eq(which, letter)) continue;
             periods++;
@@ -890,15 +1083,15 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (periods == 0) segment(&w, "EB", "6", "", "30", insurance, NULL);
     }
     if (sections & DEDUCTIBLES) {
-        for (Py_ssize_t i = 0; ded != NULL && i < PyList_GET_SIZE(ded); i++) {
-            PyObject *r = row(ITEM(ded, i), 5);
+        for (Py_ssize_t i = 0; ded != NULL && i < ded->n; i++) {
+            const JNode *r = j_row(JITEM(ded, i), 5);
             Span which, s, e;
             long long base, remaining;
             if (r == NULL) goto decline;
-            TEXT(ITEM(r, 0), which);
-            TEXT(ITEM(r, 1), s);
-            TEXT(ITEM(r, 2), e);
-            if (!count_of(ITEM(r, 3), &base) || !count_of(ITEM(r, 4), &remaining)) goto decline;
+            JTEXT(JITEM(r, 0), which);
+            JTEXT(JITEM(r, 1), s);
+            JTEXT(JITEM(r, 2), e);
+            if (!j_count(JITEM(r, 3), &base) || !j_count(JITEM(r, 4), &remaining)) goto decline;
             int is_a = span_eq(which, "A");
             const char *insurance = is_a ? "MA" : "MB", *base_period = is_a ? "26" : "23";
             money(amount, base);
@@ -909,18 +1102,18 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             dtp(&w, "291", s, e);
         }
     } else if (ded != NULL) {
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ded); i++)
-            if (row(ITEM(ded, i), 5) == NULL) goto decline;
+        for (Py_ssize_t i = 0; i < ded->n; i++)
+            if (j_row(JITEM(ded, i), 5) == NULL) goto decline;
     }
-    for (Py_ssize_t i = 0; days != NULL && i < PyList_GET_SIZE(days); i++) {
-        PyObject *r = row(ITEM(days, i), 6);
+    for (Py_ssize_t i = 0; days != NULL && i < days->n; i++) {
+        const JNode *r = j_row(JITEM(days, i), 6);
         Span kind, s, e;
         long long used, remaining, coinsurance;
         if (r == NULL) goto decline;
-        TEXT(ITEM(r, 0), kind);
-        TEXT(ITEM(r, 1), s);
-        TEXT(ITEM(r, 2), e);
-        if (!count_of(ITEM(r, 3), &used) || !count_of(ITEM(r, 4), &remaining) || !count_of(ITEM(r, 5), &coinsurance))
+        JTEXT(JITEM(r, 0), kind);
+        JTEXT(JITEM(r, 1), s);
+        JTEXT(JITEM(r, 2), e);
+        if (!j_count(JITEM(r, 3), &used) || !j_count(JITEM(r, 4), &remaining) || !j_count(JITEM(r, 5), &coinsurance))
             goto decline;
         decimal(number, remaining);
         if (span_eq(kind, "hospital") && (sections & HOSPITAL)) {
@@ -943,17 +1136,17 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             segment(&w, "EB", "K", "", "30", "MA", "", "33", "", "", "DY", number, NULL);
         }
     }
-    for (Py_ssize_t i = 0; ma != NULL && i < PyList_GET_SIZE(ma); i++) {
-        PyObject *r = row(ITEM(ma, i), 7), *a;
+    for (Py_ssize_t i = 0; ma != NULL && i < ma->n; i++) {
+        const JNode *r = j_row(JITEM(ma, i), 7), *a;
         Span contract, pbp, plan, s, e, phone, pa[5];
-        if (r == NULL || (a = row(ITEM(r, 5), 5)) == NULL) goto decline;
-        TEXT(ITEM(r, 0), contract);
-        TEXT(ITEM(r, 1), pbp);
-        TEXT(ITEM(r, 2), plan);
-        TEXT(ITEM(r, 3), s);
-        TEXT(ITEM(r, 4), e);
-        TEXT(ITEM(r, 6), phone);
-        for (int k = 0; k < 5; k++) TEXT(ITEM(a, k), pa[k]);
+        if (r == NULL || (a = j_row(JITEM(r, 5), 5)) == NULL) goto decline;
+        JTEXT(JITEM(r, 0), contract);
+        JTEXT(JITEM(r, 1), pbp);
+        JTEXT(JITEM(r, 2), plan);
+        JTEXT(JITEM(r, 3), s);
+        JTEXT(JITEM(r, 4), e);
+        JTEXT(JITEM(r, 6), phone);
+        for (int k = 0; k < 5; k++) JTEXT(JITEM(a, k), pa[k]);
         if (!(sections & ADVANTAGE) || !overlaps(s, e, start, stop)) continue;
         segment(&w, "EB", "R", "", "30", "HN", NULL);
         plan_reference(&w, contract, pbp);
@@ -975,9 +1168,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         plan_loop_end(&w);
     }
-    for (Py_ssize_t i = 0; pdp != NULL && i < PyList_GET_SIZE(pdp); i++) {
+    for (Py_ssize_t i = 0; pdp != NULL && i < pdp->n; i++) {
         Span f[5];
-        if (!texts(row(ITEM(pdp, i), 5), f, 5)) goto decline;
+        if (!j_texts(&doc, j_row(JITEM(pdp, i), 5), f, 5)) goto decline;
         Span contract = f[0], pbp = f[1], plan = f[2], s = f[3], e = f[4];
         if (!(sections & DRUG) || !overlaps(s, e, start, stop)) continue;
         segment(&w, "EB", "R", "", "88", NULL);
@@ -989,9 +1182,9 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         end(&w);
         plan_loop_end(&w);
     }
-    for (Py_ssize_t i = 0; msp != NULL && i < PyList_GET_SIZE(msp); i++) {
+    for (Py_ssize_t i = 0; msp != NULL && i < msp->n; i++) {
         Span f[5]; /* type, insurer, start, end, policy number (not reported) */
-        if (!texts(row(ITEM(msp, i), 5), f, 5)) goto decline;
+        if (!j_texts(&doc, j_row(JITEM(msp, i), 5), f, 5)) goto decline;
         Span type = f[0], insurer = f[1], s = f[2], e = f[3];
         if (!(sections & MSP) || !overlaps(s, e, start, stop)) continue;
         begin(&w, "EB");
@@ -1005,12 +1198,12 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         plan_loop_end(&w);
     }
     for (int which = 0; which < 2; which++) { /* hospice, then home health (_provider_episode) */
-        PyObject *list = which == 0 ? hospice : hh;
+        const JNode *list = which == 0 ? hospice : hh;
         const char *service_type = which == 0 ? "45" : "42", *qualifier = which == 0 ? "292" : "472";
         int wanted = sections & (which == 0 ? HOSPICE : HOME_HEALTH);
-        for (Py_ssize_t i = 0; list != NULL && i < PyList_GET_SIZE(list); i++) {
+        for (Py_ssize_t i = 0; list != NULL && i < list->n; i++) {
             Span f[3];
-            if (!texts(row(ITEM(list, i), 3), f, 3)) goto decline;
+            if (!j_texts(&doc, j_row(JITEM(list, i), 3), f, 3)) goto decline;
             Span npi = f[0], s = f[1], e = f[2];
             if (!wanted) continue;
             segment(&w, "EB", "X", "", service_type, "MA", "", "26", NULL);
@@ -1023,46 +1216,35 @@ static PyObject *render(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             plan_loop_end(&w);
         }
     }
-    /* Preventive services, then the procedures asked with no date on file. */
-    PyObject *answered = PyList_New(0);
-    if (answered == NULL) goto fail;
-    for (Py_ssize_t i = 0; preventive != NULL && i < PyList_GET_SIZE(preventive); i++) {
-        PyObject *r = row(ITEM(preventive, i), 3);
+    /* Preventive services, then the procedures asked with no date on file (each code once). */
+    Span answered[MAX_ANSWERED];
+    int n_answered = 0;
+    for (Py_ssize_t i = 0; preventive != NULL && i < preventive->n; i++) {
+        const JNode *r = j_row(JITEM(preventive, i), 3);
         Span hcpcs, service_type, next;
-        if (r == NULL || !text_of(ITEM(r, 0), &hcpcs) || !text_of(ITEM(r, 1), &service_type) ||
-            !text_of(ITEM(r, 2), &next)) {
-            Py_DECREF(answered);
+        if (r == NULL || !j_text(JITEM(r, 0), &hcpcs) || !j_text(JITEM(r, 1), &service_type) ||
+            !j_text(JITEM(r, 2), &next))
             goto decline;
-        }
         if ((sections & PREVENTIVE) || tuple_has(asked, service_type) || tuple_has(procedures, hcpcs)) {
             eb_procedure(&w, service_type, hcpcs);
             begin(&w, "DTP");
             put_c(&w, "348"), put_c(&w, "D8"), put_span(&w, next);
             end(&w);
-            if (PyList_Append(answered, ITEM(r, 0)) < 0) {
-                Py_DECREF(answered);
-                goto fail;
-            }
+            if (n_answered == MAX_ANSWERED) goto decline;
+            answered[n_answered++] = hcpcs;
         }
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(procedures); i++) {
-        PyObject *code = PyTuple_GET_ITEM(procedures, i);
         Span c;
-        int seen = PySequence_Contains(answered, code);
-        if (seen < 0 || !text_of(code, &c)) {
-            Py_DECREF(answered);
-            if (seen < 0) goto fail;
-            goto decline;
-        }
+        if (!text_of(PyTuple_GET_ITEM(procedures, i), &c)) goto decline;
+        int seen = 0;
+        for (int k = 0; k < n_answered && !seen; k++) seen = spans_equal(answered[k], c);
         if (seen) continue;
         eb_procedure(&w, THIRTY, c);
         segment(&w, "MSG", "NO NEXT ELIGIBLE DATE ON FILE FOR THIS PROCEDURE", NULL);
-        if (PyList_Append(answered, code) < 0) {
-            Py_DECREF(answered);
-            goto fail;
-        }
+        if (n_answered == MAX_ANSWERED) goto decline;
+        answered[n_answered++] = c;
     }
-    Py_DECREF(answered);
 
     /* The trailers. */
     char se01[24];
@@ -1101,24 +1283,8 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "hetsock._native", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__native(void) {
+    for (int c = 0x20; c <= 0x7e; c++) J_PLAIN[c] = c != '"' && c != '\\';
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) return NULL;
-    if ((KEY_name = PyUnicode_InternFromString("name")) == NULL) return NULL;
-    if ((KEY_mbi = PyUnicode_InternFromString("mbi")) == NULL) return NULL;
-    if ((KEY_dob = PyUnicode_InternFromString("dob")) == NULL) return NULL;
-    if ((KEY_sex = PyUnicode_InternFromString("sex")) == NULL) return NULL;
-    if ((KEY_addr = PyUnicode_InternFromString("addr")) == NULL) return NULL;
-    if ((KEY_dod = PyUnicode_InternFromString("dod")) == NULL) return NULL;
-    if ((KEY_prev = PyUnicode_InternFromString("prev")) == NULL) return NULL;
-    if ((KEY_esrd = PyUnicode_InternFromString("esrd")) == NULL) return NULL;
-    if ((KEY_ent = PyUnicode_InternFromString("ent")) == NULL) return NULL;
-    if ((KEY_ded = PyUnicode_InternFromString("ded")) == NULL) return NULL;
-    if ((KEY_days = PyUnicode_InternFromString("days")) == NULL) return NULL;
-    if ((KEY_ma = PyUnicode_InternFromString("ma")) == NULL) return NULL;
-    if ((KEY_pdp = PyUnicode_InternFromString("pdp")) == NULL) return NULL;
-    if ((KEY_msp = PyUnicode_InternFromString("msp")) == NULL) return NULL;
-    if ((KEY_hospice = PyUnicode_InternFromString("hospice")) == NULL) return NULL;
-    if ((KEY_hh = PyUnicode_InternFromString("hh")) == NULL) return NULL;
-    if ((KEY_prev_svc = PyUnicode_InternFromString("prev_svc")) == NULL) return NULL;
     return PyModule_Create(&module);
 }

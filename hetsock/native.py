@@ -9,7 +9,9 @@ birth date (if sent) are exactly the stored ones, with delimiters the reply keep
 eligibility and benefits, byte for byte what the Python path writes. Everything else (every
 TA1, 999, AAA and proprietary reply, every name the matcher would have to normalize, an earlier
 MBI, a store that fails, an unusual record) declines, and the Python path, the reference, decides
-it. Nothing is cached: each request is checked and looked up afresh. A decline (:class:`Declined`)
+it. The store's document is read as stored (``lookup_encoded``: the orjson bytes), by a strict reader
+in the C code instead of ``orjson.loads``; a document it does not take is declined, and decoded here
+for the Python path. Nothing is cached: each request is checked and looked up afresh. A decline (:class:`Declined`)
 carries what was learned, so the Python path neither tries the interchange expression again
 nor reads the store again for the same MBI.
 
@@ -29,7 +31,7 @@ import attrs
 
 from hetsock.eligibility.decide import InquiryWindow, rejection_before_lookup
 from hetsock.eligibility.reply271 import service_type_lists
-from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError
+from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError, decode_document
 from hetsock.registry import Registry, authorized
 from hetsock.x12.dates import ccyymmdd
 from hetsock.x12.fastpath import prepared_interchange
@@ -116,11 +118,11 @@ def answer(
         return MATCHED
     mbi = scanned[MEMBER_ID]
     try:
-        found = store.lookup_document(mbi)
+        found = store.lookup_encoded(mbi)
     except StoreUnavailableError:
         return MATCHED
     if found is None or found[1]:  # not found, or found through an earlier MBI
-        return Declined(True, mbi, found)
+        return _declined_after_read(mbi, found, store)
     part_a, part_b = service_type_lists(chars[1])
     q_sender, q_receiver = scanned[2], scanned[3]
     params = (
@@ -138,5 +140,17 @@ def answer(
     )
     payload = _native.render(scanned, found[0], params)
     if payload is None:
-        return Declined(True, mbi, found)
+        return _declined_after_read(mbi, found, store)
     return payload, scanned
+
+
+def _declined_after_read(mbi: str, found: tuple[bytes, bool] | None, store: BeneficiaryStore) -> Declined:
+    """A decline after the store was read: the document decoded for the Python path (which then
+    does not read it again), or, if it does not decode, nothing learned (the Python path reads
+    it again and answers the store fault, AAA 42)."""
+    if found is None:
+        return Declined(True, mbi, None)
+    try:
+        return Declined(True, mbi, (decode_document(found[0], store.describe()), found[1]))
+    except StoreUnavailableError:
+        return MATCHED

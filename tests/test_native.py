@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import attrs
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from serving import make_store
 from hetsock import native
 from hetsock.eligibility import fixtures as fx
 from hetsock.eligibility.beneficiary import Beneficiary
+from hetsock.eligibility.store.base import Lookup, decode_document, lookup_of
 from hetsock.eligibility.store.sqlite import SqliteStore
 from hetsock.eligibility.synth import generate_documents
 from hetsock.pipeline import Context, Reply, ReplyKind, Services, respond
@@ -384,9 +386,12 @@ class _CountingStore:
         self.blocking = False
         self.reads = 0
 
-    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
         self.reads += 1
-        return self.store.lookup_document(mbi)
+        return self.store.lookup_encoded(mbi)
+
+    def describe(self) -> str:
+        return self.store.describe()
 
 
 def test_rules_that_need_no_record_are_checked_before_the_lookup(specimen: bytes, store: SqliteStore) -> None:
@@ -413,9 +418,9 @@ class _CountingSqliteStore(SqliteStore):
 
     reads = 0
 
-    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
         self.reads += 1
-        return super().lookup_document(mbi)
+        return super().lookup_encoded(mbi)
 
 
 def test_what_the_c_path_learned_is_not_done_again(
@@ -452,3 +457,133 @@ def test_what_the_c_path_learned_is_not_done_again(
         assert tried == [True, False]
     finally:
         store.close()
+
+
+# -- the stored document, read by the C code itself ------------------------------------------
+
+
+class _RawStore:
+    """A store holding one document as the given bytes (as a store files them), for what the C
+    code's document reader takes and declines."""
+
+    def __init__(self, blob: bytes, mbi: str = fx.DOE_JANE.mbi) -> None:
+        self.blob, self.mbi = blob, mbi
+
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
+        return (self.blob, False) if mbi == self.mbi else None
+
+    def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
+        found = self.lookup_encoded(mbi)
+        return None if found is None else (decode_document(found[0], "raw"), found[1])
+
+    def lookup(self, mbi: str) -> Lookup | None:
+        return lookup_of(self.lookup_document(mbi), "raw")
+
+    def describe(self) -> str:
+        return "raw"
+
+
+def _raw_services(blob: bytes) -> Services:
+    return Services(REGISTRY, cast(SqliteStore, _RawStore(blob)))
+
+
+def _both_or_same_error(message: bytes, services: Services) -> Reply | type[Exception]:
+    """``both()``, or the exception type both paths raise (a record the Python path cannot
+    render: the server answers SBY00508)."""
+    context = Context(services, NOW, ControlNumbers(7, 8, 9), "127.0.0.1")
+    outcomes: list[Reply | type[Exception]] = []
+    for use_native in (True, False):
+        try:
+            outcomes.append(respond(message, context, use_native=use_native))
+        except (ValueError, TypeError, KeyError) as error:
+            outcomes.append(type(error))
+    assert outcomes[0] == outcomes[1], outcomes
+    return outcomes[0]
+
+
+_DOCUMENT = fx.DOE_JANE.to_document()
+
+
+def test_the_document_is_read_in_any_layout(specimen: bytes) -> None:
+    """Whitespace and key order are JSON's own freedom: the C path reads them and answers."""
+    import json
+
+    expected = respond(
+        specimen,
+        Context(_raw_services(orjson.dumps(_DOCUMENT)), NOW, ControlNumbers(7, 8, 9), "127.0.0.1"),
+        use_native=False,
+    )
+    layouts = {
+        "orjson": orjson.dumps(_DOCUMENT),
+        "indented": json.dumps(_DOCUMENT, indent=2).encode(),
+        "spaced": json.dumps(_DOCUMENT, separators=(" , ", " : ")).encode() + b" \r\n\t",
+        "keys reversed": orjson.dumps(dict(reversed(list(_DOCUMENT.items())))),
+    }
+    for name, blob in layouts.items():
+        services = _raw_services(blob)
+        assert answered_natively(specimen, services), name
+        assert both(specimen, services) == expected, name
+
+
+def _with(raw: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in raw, old
+    return raw.replace(old, new, 1)
+
+
+_RAW = orjson.dumps(_DOCUMENT)
+
+
+@pytest.mark.parametrize(
+    ("blob", "native"),
+    [
+        (_with(_RAW, b'"DOE"', b'"\\u0044OE"'), False),  # an escape: orjson makes "DOE" of it
+        (_with(_RAW, b'"DOE"', b'"D\\"OE"'), False),  # an escaped quote
+        (_with(_RAW, b'"123 MAIN STREET"', b'"123 M\\u0041IN STREET"'), False),  # an escape the 271 would echo
+        (_with(_RAW, b"173600", b"173600.0"), False),  # a float where an amount is read
+        (_with(_RAW, b'"F"', b'"\xc3\x89"'), False),  # not ASCII where the 271 reads it
+        (_with(_RAW, b'{"', b'{"note":"caf\xc3\xa9","'), False),  # not ASCII, in a key the 271 does not read
+        (_with(_RAW, b'{"', b'{"dob":"19990101","'), False),  # a repeated key: orjson keeps the last
+        (_RAW[:-1] + b',"dob":"19990101"}', False),  # the last differs: AAA 71 from Python
+        (_RAW[:-1] + b',"name":' + orjson.dumps(_DOCUMENT["name"]) + b"}", False),  # even the same value
+        (_with(_RAW, b'{"', b'{"x":1.5,"'), False),  # a float anywhere
+        (_with(_RAW, b'{"', b'{"x":1e2,"'), False),
+        (_with(_RAW, b'{"', b'{"x":18446744073709551615,"'), False),  # past 18 digits
+        (_with(_RAW, b'{"', b'{"x":-0,"'), True),  # -0 is the int 0 to orjson too
+        (_with(_RAW, b'{"', b'{"x":' + b"[" * 20 + b"]" * 20 + b',"'), False),  # nested past the limit
+        (_with(_RAW, b'{"', b'{"x":' + b"[" * 10 + b"]" * 10 + b',"'), True),  # within it
+        (_with(_RAW, b'{"', b'{"x":[' + b",".join([b"0"] * 1200) + b'],"'), False),  # too many values
+        (_with(_RAW, b'{"', b'{"x":{"a":null,"b":true},"'), True),  # an object, null, true
+        (_RAW + b" x", False),  # not one JSON value: AAA 42
+        (_RAW[:-1], False),  # cut short: AAA 42
+        (b"[" + _RAW + b"]", False),  # not an object: AAA 42
+        (b"\xef\xbb\xbf" + _RAW, False),  # a byte-order mark: orjson refuses it too
+        (b'{"mbi":"' + fx.DOE_JANE.mbi.encode() + b'"}', False),  # no name: AAA 42
+    ],
+    ids=lambda value: value if isinstance(value, bool) else value[:12].decode("latin-1", "replace"),
+)
+def test_the_document_reader_takes_plain_json_only(specimen: bytes, blob: bytes, native: bool) -> None:
+    services = _raw_services(blob)
+    assert answered_natively(specimen, services) is native
+    _both_or_same_error(specimen, services)
+
+
+@st.composite
+def mutated_document(draw: st.DrawFn) -> bytes:
+    data = bytearray(_RAW)
+    for _ in range(draw(st.integers(1, 3))):
+        position = draw(st.integers(0, len(data) - 1))
+        byte = draw(st.sampled_from(b'"\\{}[],:0123456789-.eE tfn\xc3\x00 ADZ'))
+        action = draw(st.sampled_from(["replace", "insert", "delete"]))
+        if action == "replace":
+            data[position] = byte
+        elif action == "insert":
+            data.insert(position, byte)
+        elif len(data) > 1:
+            del data[position]
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=mutated_document())
+def test_mutated_documents_agree(specimen: bytes, blob: bytes) -> None:
+    _both_or_same_error(specimen, _raw_services(blob))

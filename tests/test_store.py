@@ -96,6 +96,18 @@ def test_documents_are_filed_as_encoded(backend: Backend, store: WritableStore) 
         assert bytes(content[beneficiary.mbi]) == orjson.dumps(beneficiary.to_document())
 
 
+def test_the_stored_bytes_are_what_lookups_decode(store: WritableStore) -> None:
+    """lookup_encoded (what the C path reads) gives the filed bytes, under the current and an
+    earlier MBI; lookup_document is their decoding."""
+    for beneficiary in fixtures.BENEFICIARIES:
+        assert store.lookup_encoded(beneficiary.mbi) == (orjson.dumps(beneficiary.to_document()), False)
+        assert store.lookup_document(beneficiary.mbi) == (beneficiary.to_document(), False)
+    found = store.lookup_encoded("9EG4TE5MK71")  # HOE_GEORGE's earlier MBI
+    assert found == (orjson.dumps(fixtures.HOE_GEORGE.to_document()), True)
+    assert store.lookup_encoded(UNKNOWN_MBI) is None
+    assert store.lookup_document(UNKNOWN_MBI) is None
+
+
 # Schema versions: recorded, applied once, append-only; a newer store is refused.
 
 

@@ -221,3 +221,21 @@ def test_ensure_demo_store_seeds_once(path: Path) -> None:
         found = again.lookup(fixtures.DOE_JANE.mbi)
         assert found is not None
         assert found.beneficiary.first_name == "JOAN"
+
+
+def test_a_document_filed_as_text_reads_as_its_bytes_and_a_number_is_a_fault(path: Path) -> None:
+    import orjson
+
+    with SqliteStore.open(path, create=True) as store:
+        store.write([fixtures.DOE_JANE, fixtures.POE_MARY])
+    document = orjson.dumps(fixtures.DOE_JANE.to_document())
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE beneficiary SET doc = ? WHERE mbi = ?", (document.decode(), fixtures.DOE_JANE.mbi))
+        connection.execute("UPDATE beneficiary SET doc = 5 WHERE mbi = ?", (fixtures.POE_MARY.mbi,))
+    connection.close()
+    with SqliteStore.open(path, read_only=True) as store:
+        assert store.lookup_encoded(fixtures.DOE_JANE.mbi) == (document, False)
+        assert store.lookup(fixtures.DOE_JANE.mbi) == Lookup(fixtures.DOE_JANE, via_previous_mbi=False)
+        with pytest.raises(StoreUnavailableError, match="does not decode") as caught:
+            store.lookup(fixtures.POE_MARY.mbi)
+        assert fixtures.POE_MARY.last_name not in str(caught.value)

@@ -102,8 +102,12 @@ class BeneficiaryStore(Protocol):
 
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """What :meth:`lookup` finds, as the stored document (``Beneficiary.to_document``) and
-        ``via_previous_mbi``, without building the record (the C path reads the document).
-        Raises :class:`StoreUnavailableError`."""
+        ``via_previous_mbi``, without building the record. Raises :class:`StoreUnavailableError`."""
+        ...
+
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
+        """What :meth:`lookup_document` finds, as the stored bytes (orjson's, not decoded: the C
+        path reads them itself) and ``via_previous_mbi``. Raises :class:`StoreUnavailableError`."""
         ...
 
     def describe(self) -> str:

@@ -421,10 +421,16 @@ class PostgresStore:
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
         whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
+        found = self.lookup_encoded(mbi)
+        return None if found is None else (decode_document(found[0], self.label), found[1])
+
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
+        """:meth:`lookup_document`'s document as stored (orjson bytes, not decoded). Raises
+        :class:`StoreUnavailableError`."""
         row = self._fetch_one(_LOOKUP, {"mbi": mbi})
         if row is None:
             return None
-        return decode_document(row[0], self.label), bool(row[1])
+        return bytes(row[0]), bool(row[1])
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``postgresql://host:port/db`` (never the password)."""

@@ -346,6 +346,12 @@ class SqliteStore:
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
         whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
+        found = self.lookup_encoded(mbi)
+        return None if found is None else (decode_document(found[0], str(self._path)), found[1])
+
+    def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
+        """:meth:`lookup_document`'s document as stored (orjson bytes, not decoded). Raises
+        :class:`StoreUnavailableError`."""
         try:
             cursor = self._snapshot()
             row = cursor.execute(_SELECT_CURRENT, (mbi,)).fetchone()
@@ -358,7 +364,12 @@ class SqliteStore:
         except sqlite3.Error as error:
             self._local.renew_at = -math.inf  # the next lookup starts afresh
             raise StoreUnavailableError(f"{self._path}: {_describe(error)}") from error
-        return decode_document(row[0], str(self._path)), via_previous
+        blob = row[0]
+        if isinstance(blob, str):  # a document filed as TEXT: the same bytes
+            blob = blob.encode("utf-8", "surrogatepass")
+        elif not isinstance(blob, bytes):
+            raise StoreUnavailableError(f"{self._path}: a document does not decode (not text)")
+        return blob, via_previous
 
     def describe(self) -> str:
         """Where the store is, for log lines: ``sqlite:<path>``."""
