@@ -465,7 +465,6 @@ static int text_of(PyObject *o, Span *out) {
     return out->p != NULL;
 }
 
-
 /* reply271.money: whole cents as an X12 R amount. */
 /* A non-negative whole number in decimal, NUL-ended; buf holds at least 21 characters. */
 static char *decimal(char *buf, long long value) {

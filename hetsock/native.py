@@ -31,7 +31,7 @@ import attrs
 
 from hetsock.eligibility.decide import InquiryWindow, rejection_before_lookup
 from hetsock.eligibility.reply271 import service_type_lists
-from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError, decode_document
+from hetsock.eligibility.store.base import BeneficiaryStore, StoreUnavailableError, decoded
 from hetsock.registry import Registry, authorized
 from hetsock.x12.dates import ccyymmdd
 from hetsock.x12.fastpath import prepared_interchange
@@ -148,9 +148,7 @@ def _declined_after_read(mbi: str, found: tuple[bytes, bool] | None, store: Bene
     """A decline after the store was read: the document decoded for the Python path (which then
     does not read it again), or, if it does not decode, nothing learned (the Python path reads
     it again and answers the store fault, AAA 42)."""
-    if found is None:
-        return Declined(True, mbi, None)
     try:
-        return Declined(True, mbi, (decode_document(found[0], store.describe()), found[1]))
+        return Declined(True, mbi, decoded(found, store.describe()))
     except StoreUnavailableError:
         return MATCHED

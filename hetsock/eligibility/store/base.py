@@ -71,6 +71,12 @@ def decode_document(data: bytes | str, where: str) -> dict[str, Any]:
     return document
 
 
+def decoded(found: tuple[bytes, bool] | None, where: str) -> tuple[dict[str, Any], bool] | None:
+    """What ``lookup_encoded`` found, its document decoded (:func:`decode_document`): what
+    ``lookup_document`` returns. Raises :class:`StoreUnavailableError`."""
+    return None if found is None else (decode_document(found[0], where), found[1])
+
+
 def lookup_of(found: tuple[dict[str, Any], bool] | None, where: str) -> Lookup | None:
     """What ``lookup_document`` found as a :class:`Lookup` (the record built from the document).
     A document that does not make a record raises :class:`StoreUnavailableError`."""

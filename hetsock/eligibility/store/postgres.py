@@ -111,7 +111,7 @@ from hetsock.eligibility.store.base import (
     Lookup,
     StoreExistsError,
     StoreUnavailableError,
-    decode_document,
+    decoded,
     encode_document,
     lookup_of,
 )
@@ -421,8 +421,7 @@ class PostgresStore:
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
         whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
-        found = self.lookup_encoded(mbi)
-        return None if found is None else (decode_document(found[0], self.label), found[1])
+        return decoded(self.lookup_encoded(mbi), self.label)
 
     def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
         """:meth:`lookup_document`'s document as stored (orjson bytes, not decoded). Raises

@@ -81,7 +81,7 @@ import attrs
 
 from hetsock.eligibility.beneficiary import Beneficiary
 from hetsock.eligibility.store.base import EncodedDocument as EncodedDocument  # re-exported: it was defined here
-from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, decode_document, encode_document, lookup_of
+from hetsock.eligibility.store.base import Lookup, StoreUnavailableError, decoded, encode_document, lookup_of
 
 #: Page size of a new store file: 8 KiB pages hold a dozen typical documents (about 500 bytes).
 PAGE_SIZE = 8192
@@ -346,8 +346,7 @@ class SqliteStore:
     def lookup_document(self, mbi: str) -> tuple[dict[str, Any], bool] | None:
         """:meth:`lookup`'s record as the stored document (``Beneficiary.to_document``), and
         whether ``mbi`` was an earlier MBI; ``None`` when neither. Raises :class:`StoreUnavailableError`."""
-        found = self.lookup_encoded(mbi)
-        return None if found is None else (decode_document(found[0], str(self._path)), found[1])
+        return decoded(self.lookup_encoded(mbi), str(self._path))
 
     def lookup_encoded(self, mbi: str) -> tuple[bytes, bool] | None:
         """:meth:`lookup_document`'s document as stored (orjson bytes, not decoded). Raises
